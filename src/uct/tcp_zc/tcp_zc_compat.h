@@ -1,0 +1,174 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifndef UCT_TCP_ZC_COMPAT_H
+#define UCT_TCP_ZC_COMPAT_H
+
+/*
+ * The only place which knows that UCX versions differ. tcp_zc supports
+ * UCX 1.13.x (Debian 12) and UCX >= 1.22 (master). Everything below maps the
+ * few internal UCT interfaces which changed between them to one shape.
+ */
+
+#include <uct/api/version.h>
+#include <uct/api/v2/uct_v2.h>
+#include <uct/base/uct_md.h>
+#include <uct/base/uct_iface.h>
+#include <uct/base/uct_component.h>
+#include <ucs/sys/sock.h>
+#include <ucs/sys/stubs.h>
+
+#if UCT_API >= UCT_VERSION(1, 22)
+#  define UCT_TCP_ZC_API_V2 1
+#elif (UCT_API >= UCT_VERSION(1, 13)) && (UCT_API < UCT_VERSION(1, 14))
+#  define UCT_TCP_ZC_API_V2 0
+#else
+#  error "tcp_zc supports UCX 1.13.x and UCX >= 1.22"
+#endif
+
+
+#if UCT_TCP_ZC_API_V2
+
+/* Memory domain attributes: flat v2 structure */
+typedef uct_md_attr_v2_t uct_tcp_zc_md_attr_t;
+#define UCT_TCP_ZC_MD_CAP(_attr, _field) ((_attr)->_field)
+
+static UCS_F_ALWAYS_INLINE void
+uct_tcp_zc_md_attr_init(uct_tcp_zc_md_attr_t *attr)
+{
+    uct_md_base_md_query(attr);
+}
+
+/* mem_reg: parameters structure, may carry a dmabuf */
+typedef const uct_md_mem_reg_params_t *uct_tcp_zc_mem_reg_params_t;
+#define UCT_TCP_ZC_MEM_REG_FLAGS(_params) \
+    UCT_MD_MEM_REG_FIELD_VALUE(_params, flags, FIELD_FLAGS, 0)
+#define UCT_TCP_ZC_MEM_REG_DMABUF_FD(_params) \
+    UCT_MD_MEM_REG_FIELD_VALUE(_params, dmabuf_fd, FIELD_DMABUF_FD, \
+                               UCT_DMABUF_FD_INVALID)
+#define UCT_TCP_ZC_MEM_REG_DMABUF_OFFSET(_params) \
+    UCT_MD_MEM_REG_FIELD_VALUE(_params, dmabuf_offset, \
+                               FIELD_DMABUF_OFFSET, 0)
+
+/* mkey_pack: address and length of the region are passed in */
+#define UCT_TCP_ZC_MKEY_PACK_REGION_ARGS void *address, size_t length,
+
+/* rkey_unpack: unpack parameters */
+#define UCT_TCP_ZC_RKEY_UNPACK_PARAMS_ARG const uct_rkey_unpack_params_t *params,
+
+/* md operations which exist only in the newer API */
+#define UCT_TCP_ZC_MD_OPS_EXTRA \
+    .mem_attach       = (uct_md_mem_attach_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .mem_elem_pack    = (uct_md_mem_elem_pack_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .mem_elem_release = (uct_md_mem_elem_release_func_t)ucs_empty_function,
+
+/* component fields which exist only in the newer API */
+#define UCT_TCP_ZC_COMPONENT_EXTRA .rkey_compare = uct_base_rkey_compare,
+
+/*
+ * Reachability: the transport implements the v2 function; UCP calls it from
+ * the internal ops, the public op is the base one.
+ */
+#define UCT_TCP_ZC_IFACE_REACHABLE_V1_DEFINE(_reachable_v2)
+#define UCT_TCP_ZC_IFACE_OPS_REACHABLE(_reachable_v2) \
+    .iface_is_reachable = uct_base_iface_is_reachable,
+#define uct_tcp_zc_iface_scope_is_reachable uct_iface_scope_is_reachable
+#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2) \
+    .iface_query_v2        = uct_iface_base_query_v2, \
+    .ep_connect_to_ep_v2   = (uct_ep_connect_to_ep_v2_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .iface_is_reachable_v2 = _reachable_v2, \
+    .ep_is_connected       = (uct_ep_is_connected_func_t) \
+            ucs_empty_function_return_zero_int, \
+    .ep_get_device_ep      = (uct_ep_get_device_ep_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .ep_put_sgl_zcopy      = (uct_ep_put_sgl_zcopy_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .ep_get_sgl_zcopy      = (uct_ep_get_sgl_zcopy_func_t) \
+            ucs_empty_function_return_unsupported, \
+    .ep_outstanding_purge  = (uct_ep_outstanding_purge_func_t) \
+            ucs_empty_function_return_unsupported,
+
+/* iface flag which tells UCP the transport crosses hosts */
+#define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE UCT_IFACE_FLAG_INTER_NODE
+
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_socket_create(int domain, int type, int *fd_p)
+{
+    return ucs_socket_create(domain, type, 0, fd_p);
+}
+
+#else /* UCT_TCP_ZC_API_V2 */
+
+typedef uct_md_attr_t uct_tcp_zc_md_attr_t;
+#define UCT_TCP_ZC_MD_CAP(_attr, _field) ((_attr)->cap._field)
+
+static UCS_F_ALWAYS_INLINE void
+uct_tcp_zc_md_attr_init(uct_tcp_zc_md_attr_t *attr)
+{
+    memset(attr, 0, sizeof(*attr));
+    attr->cap.max_reg = ULONG_MAX;
+    attr->reg_cost    = ucs_linear_func_make(0, 0);
+    memset(&attr->local_cpus, 0xff, sizeof(attr->local_cpus));
+}
+
+typedef unsigned uct_tcp_zc_mem_reg_params_t;
+#define UCT_DMABUF_FD_INVALID                     (-1)
+#define UCT_TCP_ZC_MEM_REG_FLAGS(_params)         (_params)
+#define UCT_TCP_ZC_MEM_REG_DMABUF_FD(_params)     UCT_DMABUF_FD_INVALID
+#define UCT_TCP_ZC_MEM_REG_DMABUF_OFFSET(_params) 0
+
+#define UCT_TCP_ZC_MKEY_PACK_REGION_ARGS
+#define UCT_TCP_ZC_RKEY_UNPACK_PARAMS_ARG
+
+#define UCT_TCP_ZC_MD_OPS_EXTRA \
+    .is_sockaddr_accessible = (uct_md_is_sockaddr_accessible_func_t) \
+            ucs_empty_function_return_zero_int,
+
+#define UCT_TCP_ZC_COMPONENT_EXTRA
+
+/*
+ * 1.13 has the v2 reachability parameters structure but calls the v1 op:
+ * the v1 op builds the parameters and calls the v2-shaped implementation.
+ */
+#define UCT_TCP_ZC_IFACE_REACHABLE_V1_DEFINE(_reachable_v2) \
+    static int _reachable_v2##_v1(const uct_iface_h tl_iface, \
+                                  const uct_device_addr_t *dev_addr, \
+                                  const uct_iface_addr_t *iface_addr) \
+    { \
+        uct_iface_is_reachable_params_t params = { \
+            .field_mask  = UCT_IFACE_IS_REACHABLE_FIELD_DEVICE_ADDR | \
+                           UCT_IFACE_IS_REACHABLE_FIELD_IFACE_ADDR, \
+            .device_addr = dev_addr, \
+            .iface_addr  = iface_addr \
+        }; \
+        \
+        return _reachable_v2(tl_iface, &params); \
+    }
+#define UCT_TCP_ZC_IFACE_OPS_REACHABLE(_reachable_v2) \
+    .iface_is_reachable = _reachable_v2##_v1,
+
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_iface_scope_is_reachable(const uct_iface_h iface,
+                                    const uct_iface_is_reachable_params_t *params)
+{
+    return 1;
+}
+#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2)
+
+#define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE 0
+
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_socket_create(int domain, int type, int *fd_p)
+{
+    return ucs_socket_create(domain, type, fd_p);
+}
+
+#endif /* UCT_TCP_ZC_API_V2 */
+
+#endif

@@ -1,0 +1,457 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc.h"
+
+#include <uct/tcp/tcp.h>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/string.h>
+#include <dirent.h>
+
+
+static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
+    {"", "MAX_NUM_EPS=256", NULL,
+     ucs_offsetof(uct_tcp_zc_iface_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_iface_config_table)},
+
+    UCT_TCP_SEND_RECV_BUF_FIELDS(ucs_offsetof(uct_tcp_zc_iface_config_t,
+                                              sockopt)),
+
+    {"LISTEN_BACKLOG", "auto",
+     "Backlog of the interface listening socket. auto means the system\n"
+     "maximum (net.core.somaxconn).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, listen_backlog),
+     UCS_CONFIG_TYPE_ULUNITS},
+
+    {"ZCOPY_THRESH", "16k",
+     "Payloads of at least this size are sent from the user buffer with\n"
+     "kernel zero-copy; smaller ones are copied, since a zero-copy\n"
+     "completion notification costs more than copying them.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, zcopy_thresh),
+     UCS_CONFIG_TYPE_MEMUNITS},
+
+    {NULL}
+};
+
+
+/* Length of the IP address (or namespace id) which follows a device address
+ * header */
+static size_t uct_tcp_zc_device_addr_payload_length(uint8_t flags,
+                                                    sa_family_t sa_family)
+{
+    if (flags & UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK) {
+        return sizeof(uint64_t);
+    }
+
+    return (sa_family == AF_INET6) ? sizeof(struct in6_addr) :
+                                     sizeof(struct in_addr);
+}
+
+static size_t uct_tcp_zc_iface_device_addr_length(uct_tcp_zc_iface_t *iface)
+{
+    return sizeof(uct_tcp_zc_device_addr_t) +
+           uct_tcp_zc_device_addr_payload_length(
+                   iface->is_loopback ? UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK :
+                                        0,
+                   iface->if_addr.ss_family);
+}
+
+static ucs_status_t
+uct_tcp_zc_iface_get_device_address(uct_iface_h tl_iface,
+                                    uct_device_addr_t *addr)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    uct_tcp_zc_device_addr_t *dev_addr = (uct_tcp_zc_device_addr_t*)addr;
+    uint64_t net_ns;
+
+    dev_addr->flags     = 0;
+    dev_addr->sa_family = iface->if_addr.ss_family;
+
+    if (iface->is_loopback) {
+        dev_addr->flags |= UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK;
+        net_ns           = ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET);
+        memcpy(dev_addr + 1, &net_ns, sizeof(net_ns));
+        return UCS_OK;
+    }
+
+    memcpy(dev_addr + 1,
+           ucs_sockaddr_get_inet_addr((struct sockaddr*)&iface->if_addr),
+           uct_tcp_zc_device_addr_payload_length(0, dev_addr->sa_family));
+    return UCS_OK;
+}
+
+static ucs_status_t uct_tcp_zc_iface_get_address(uct_iface_h tl_iface,
+                                                 uct_iface_addr_t *addr)
+{
+    uct_tcp_zc_iface_t *iface          = ucs_derived_of(tl_iface,
+                                                        uct_tcp_zc_iface_t);
+    uct_tcp_zc_iface_addr_t *iface_addr = (uct_tcp_zc_iface_addr_t*)addr;
+
+    iface_addr->port = htons(iface->listen_port);
+    return UCS_OK;
+}
+
+static int
+uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
+                                 const uct_iface_is_reachable_params_t *params)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    const uct_tcp_zc_device_addr_t *dev_addr;
+    uint64_t net_ns;
+    int is_loopback;
+
+    if (!(params->field_mask & UCT_IFACE_IS_REACHABLE_FIELD_DEVICE_ADDR) ||
+        (params->device_addr == NULL)) {
+        return 0;
+    }
+
+    dev_addr    = (const uct_tcp_zc_device_addr_t*)params->device_addr;
+    is_loopback = !!(dev_addr->flags & UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK);
+    if ((dev_addr->sa_family != iface->if_addr.ss_family) ||
+        (is_loopback != iface->is_loopback)) {
+        return 0;
+    }
+
+    if (is_loopback) {
+        /* loopback reaches only the same network namespace */
+        memcpy(&net_ns, dev_addr + 1, sizeof(net_ns));
+        if (net_ns != ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET)) {
+            return 0;
+        }
+    }
+
+    return uct_tcp_zc_iface_scope_is_reachable(tl_iface, params);
+}
+
+UCT_TCP_ZC_IFACE_REACHABLE_V1_DEFINE(uct_tcp_zc_iface_is_reachable_v2)
+
+static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
+                                           uct_iface_attr_t *attr)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    ucs_status_t status;
+
+    uct_base_iface_query(&iface->super, attr);
+
+    status = uct_tcp_netif_caps(iface->if_name, &attr->latency.c,
+                                &attr->bandwidth.shared);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    attr->device_addr_len     = uct_tcp_zc_iface_device_addr_length(iface);
+    attr->iface_addr_len      = sizeof(uct_tcp_zc_iface_addr_t);
+    attr->ep_addr_len         = 0;
+    attr->cap.flags           = UCT_TCP_ZC_IFACE_FLAG_INTER_NODE;
+    attr->cap.event_flags     = 0;
+    attr->bandwidth.dedicated = 0;
+    attr->latency.m           = 0;
+    attr->overhead            = 10e-6;
+    attr->priority            = 0;
+    return UCS_OK;
+}
+
+static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
+{
+    return 0;
+}
+
+static ucs_status_t
+uct_tcp_zc_iface_set_address(uct_tcp_zc_iface_t *iface, uct_tcp_zc_md_t *md)
+{
+    struct sockaddr_storage netmask;
+    ucs_status_t status;
+    unsigned i;
+
+    for (i = 0; i < md->config.af_prio_count; ++i) {
+        status = ucs_netif_get_addr(iface->if_name, md->config.af_prio_list[i],
+                                    (struct sockaddr*)&iface->if_addr,
+                                    (struct sockaddr*)&netmask);
+        if (status == UCS_OK) {
+            iface->is_loopback = ucs_sockaddr_is_inaddr_loopback(
+                    (struct sockaddr*)&iface->if_addr);
+            return UCS_OK;
+        }
+    }
+
+    ucs_error("tcp_zc: network interface %s has no address of an allowed "
+              "family (UCX_" UCT_TCP_ZC_CONFIG_PREFIX "AF_PRIO)",
+              iface->if_name);
+    return UCS_ERR_NO_DEVICE;
+}
+
+static ucs_status_t uct_tcp_zc_iface_listen(uct_tcp_zc_iface_t *iface,
+                                            unsigned long backlog)
+{
+    struct sockaddr_storage addr = iface->if_addr;
+    socklen_t bound_addr_len;
+    ucs_status_t status;
+    size_t addr_len;
+
+    status = ucs_sockaddr_sizeof((struct sockaddr*)&addr, &addr_len);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = ucs_sockaddr_set_port((struct sockaddr*)&addr, 0);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    if (backlog == UCS_ULUNITS_AUTO) {
+        backlog = ucs_socket_max_conn();
+    }
+
+    status = ucs_socket_server_init((struct sockaddr*)&addr, addr_len,
+                                    ucs_min(backlog, INT_MAX), 0, 0,
+                                    &iface->listen_fd);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    /* Accepted sockets inherit the buffer sizes of the listener */
+    status = ucs_socket_set_buffer_size(iface->listen_fd,
+                                        iface->config.sockopt.sndbuf,
+                                        iface->config.sockopt.rcvbuf);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    bound_addr_len = sizeof(addr);
+    status         = ucs_socket_getname(iface->listen_fd, &addr,
+                                        &bound_addr_len);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    status = ucs_sockaddr_get_port((struct sockaddr*)&addr,
+                                   &iface->listen_port);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    return UCS_OK;
+
+err_close:
+    ucs_close_fd(&iface->listen_fd);
+    return status;
+}
+
+static UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_iface_t, uct_iface_t);
+
+static uct_iface_ops_t uct_tcp_zc_iface_ops = {
+    .ep_am_short              = (uct_ep_am_short_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_am_short_iov          = (uct_ep_am_short_iov_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_am_bcopy              = (uct_ep_am_bcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_am_zcopy              = (uct_ep_am_zcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_put_short             = (uct_ep_put_short_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_put_bcopy             = (uct_ep_put_bcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_put_zcopy             = (uct_ep_put_zcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_get_short             = (uct_ep_get_short_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_get_bcopy             = (uct_ep_get_bcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_get_zcopy             = (uct_ep_get_zcopy_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic_cswap64        = (uct_ep_atomic_cswap64_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic_cswap32        = (uct_ep_atomic_cswap32_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic32_post         = (uct_ep_atomic32_post_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic64_post         = (uct_ep_atomic64_post_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic32_fetch        = (uct_ep_atomic32_fetch_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_atomic64_fetch        = (uct_ep_atomic64_fetch_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_pending_add           = (uct_ep_pending_add_func_t)
+            ucs_empty_function_return_busy,
+    .ep_pending_purge         = (uct_ep_pending_purge_func_t)
+            ucs_empty_function,
+    .ep_flush                 = (uct_ep_flush_func_t)
+            ucs_empty_function_return_success,
+    .ep_fence                 = (uct_ep_fence_func_t)
+            ucs_empty_function_return_success,
+    .ep_check                 = (uct_ep_check_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_create                = (uct_ep_create_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_destroy               = (uct_ep_destroy_func_t)ucs_empty_function,
+    .ep_get_address           = (uct_ep_get_address_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_connect_to_ep         = (uct_ep_connect_to_ep_func_t)
+            ucs_empty_function_return_unsupported,
+    .iface_flush              = (uct_iface_flush_func_t)
+            ucs_empty_function_return_success,
+    .iface_fence              = (uct_iface_fence_func_t)
+            ucs_empty_function_return_success,
+    .iface_progress_enable    = uct_base_iface_progress_enable,
+    .iface_progress_disable   = uct_base_iface_progress_disable,
+    .iface_progress           = uct_tcp_zc_iface_progress,
+    .iface_event_fd_get       = (uct_iface_event_fd_get_func_t)
+            ucs_empty_function_return_unsupported,
+    .iface_event_arm          = (uct_iface_event_arm_func_t)
+            ucs_empty_function_return_unsupported,
+    .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_iface_t),
+    .iface_query              = uct_tcp_zc_iface_query,
+    .iface_get_device_address = uct_tcp_zc_iface_get_device_address,
+    .iface_get_address        = uct_tcp_zc_iface_get_address,
+    UCT_TCP_ZC_IFACE_OPS_REACHABLE(uct_tcp_zc_iface_is_reachable_v2)
+};
+
+static uct_iface_internal_ops_t uct_tcp_zc_iface_internal_ops = {
+    .iface_estimate_perf   = uct_base_iface_estimate_perf,
+    .iface_vfs_refresh     = (uct_iface_vfs_refresh_func_t)ucs_empty_function,
+    .ep_query              = (uct_ep_query_func_t)
+            ucs_empty_function_return_unsupported,
+    .ep_invalidate         = (uct_ep_invalidate_func_t)
+            ucs_empty_function_return_unsupported,
+    UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(uct_tcp_zc_iface_is_reachable_v2)
+};
+
+static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
+                           uct_worker_h worker,
+                           const uct_iface_params_t *params,
+                           const uct_iface_config_t *tl_config)
+{
+    const uct_tcp_zc_iface_config_t *config =
+            ucs_derived_of(tl_config, uct_tcp_zc_iface_config_t);
+    uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+    ucs_status_t status;
+
+    UCT_CHECK_PARAM(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE,
+                    "UCT_IFACE_PARAM_FIELD_OPEN_MODE is not defined");
+    if (!(params->open_mode & UCT_IFACE_OPEN_MODE_DEVICE)) {
+        ucs_error("tcp_zc: only UCT_IFACE_OPEN_MODE_DEVICE is supported");
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    UCS_CLASS_CALL_SUPER_INIT(
+            uct_base_iface_t, &uct_tcp_zc_iface_ops,
+            &uct_tcp_zc_iface_internal_ops, tl_md, worker, params,
+            tl_config UCS_STATS_ARG(
+                    (params->field_mask & UCT_IFACE_PARAM_FIELD_STATS_ROOT) ?
+                            params->stats_root :
+                            NULL) UCS_STATS_ARG(params->mode.device.dev_name));
+
+    ucs_strncpy_zero(self->if_name, params->mode.device.dev_name,
+                     sizeof(self->if_name));
+    self->listen_fd           = -1;
+    self->config.sockopt      = config->sockopt;
+    self->config.zcopy_thresh = config->zcopy_thresh;
+
+    status = uct_tcp_zc_iface_set_address(self, md);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = uct_tcp_zc_iface_listen(self, config->listen_backlog);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    ucs_debug("tcp_zc: iface %p on %s listens on port %u", self,
+              self->if_name, self->listen_port);
+    return UCS_OK;
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
+{
+    ucs_close_fd(&self->listen_fd);
+}
+
+UCS_CLASS_DEFINE(uct_tcp_zc_iface_t, uct_base_iface_t);
+
+static UCS_CLASS_DEFINE_NEW_FUNC(uct_tcp_zc_iface_t, uct_iface_t, uct_md_h,
+                                 uct_worker_h, const uct_iface_params_t*,
+                                 const uct_iface_config_t*);
+static UCS_CLASS_DEFINE_DELETE_FUNC(uct_tcp_zc_iface_t, uct_iface_t);
+
+static int uct_tcp_zc_netif_is_usable(const char *if_name,
+                                      const uct_tcp_zc_md_t *md)
+{
+    unsigned i;
+
+    for (i = 0; i < md->config.af_prio_count; ++i) {
+        if (ucs_netif_is_active(if_name, md->config.af_prio_list[i])) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+static ucs_status_t
+uct_tcp_zc_query_devices(uct_md_h tl_md,
+                         uct_tl_device_resource_t **devices_p,
+                         unsigned *num_devices_p)
+{
+    static const char *netdev_dir = "/sys/class/net";
+    uct_tcp_zc_md_t *md           = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+    uct_tl_device_resource_t *devices, *tmp;
+    unsigned num_devices;
+    struct dirent *entry;
+    ucs_status_t status;
+    DIR *dir;
+
+    dir = opendir(netdev_dir);
+    if (dir == NULL) {
+        ucs_error("opendir(%s) failed: %m", netdev_dir);
+        return UCS_ERR_IO_ERROR;
+    }
+
+    devices     = NULL;
+    num_devices = 0;
+    while ((entry = readdir(dir)) != NULL) {
+        /* every network device is a symbolic link in that directory */
+        if ((entry->d_type != DT_LNK) ||
+            !uct_tcp_zc_netif_is_usable(entry->d_name, md)) {
+            continue;
+        }
+
+        tmp = ucs_realloc(devices, sizeof(*devices) * (num_devices + 1),
+                          "tcp_zc devices");
+        if (tmp == NULL) {
+            ucs_free(devices);
+            status = UCS_ERR_NO_MEMORY;
+            goto out_closedir;
+        }
+
+        devices = tmp;
+        ucs_snprintf_zero(devices[num_devices].name,
+                          sizeof(devices[num_devices].name), "%s",
+                          entry->d_name);
+        devices[num_devices].type       = UCT_DEVICE_TYPE_NET;
+        devices[num_devices].sys_device = UCS_SYS_DEVICE_ID_UNKNOWN;
+        ++num_devices;
+    }
+
+    *devices_p     = devices;
+    *num_devices_p = num_devices;
+    status         = UCS_OK;
+
+out_closedir:
+    closedir(dir);
+    return status;
+}
+
+UCT_TL_DEFINE_ENTRY(&uct_tcp_zc_component, tcp_zc, uct_tcp_zc_query_devices,
+                    uct_tcp_zc_iface_t, UCT_TCP_ZC_CONFIG_PREFIX,
+                    uct_tcp_zc_iface_config_table, uct_tcp_zc_iface_config_t);
+
+UCT_SINGLE_TL_INIT(&uct_tcp_zc_component, tcp_zc, ctor,,)

@@ -1,0 +1,232 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc.h"
+
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/string.h>
+
+
+static ucs_config_field_t uct_tcp_zc_md_config_table[] = {
+    {"", "", NULL, ucs_offsetof(uct_tcp_zc_md_config_t, super),
+     UCS_CONFIG_TYPE_TABLE(uct_md_config_table)},
+
+    {"AF_PRIO", "inet,inet6",
+     "Address families which the transport uses, in order of preference.\n"
+     "An interface is used with the first family for which it has an address.\n"
+     "Allowed values: inet, inet6.",
+     ucs_offsetof(uct_tcp_zc_md_config_t, af_prio),
+     UCS_CONFIG_TYPE_STRING_ARRAY},
+
+    {NULL}
+};
+
+
+static ucs_status_t uct_tcp_zc_md_query(uct_md_h md, uct_tcp_zc_md_attr_t *attr)
+{
+    uct_tcp_zc_md_attr_init(attr);
+
+    /* Registration records the region, so remote accesses can be checked;
+     * zcopy operations get its memory handle */
+    UCT_TCP_ZC_MD_CAP(attr, flags)            = UCT_MD_FLAG_REG |
+                                                UCT_MD_FLAG_NEED_MEMH |
+                                                UCT_MD_FLAG_NEED_RKEY;
+    UCT_TCP_ZC_MD_CAP(attr, reg_mem_types)    = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    UCT_TCP_ZC_MD_CAP(attr, access_mem_types) = UCS_BIT(UCS_MEMORY_TYPE_HOST);
+    UCT_TCP_ZC_MD_CAP(attr, max_reg)          = ULONG_MAX;
+    attr->rkey_packed_size                    = sizeof(uct_tcp_zc_packed_rkey_t);
+    attr->reg_cost                            = ucs_linear_func_make(50e-9, 0);
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
+                      uct_tcp_zc_mem_reg_params_t params, uct_mem_h *memh_p)
+{
+    uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+    uct_tcp_zc_memh_t *memh;
+
+    if (UCT_TCP_ZC_MEM_REG_DMABUF_FD(params) != UCT_DMABUF_FD_INVALID) {
+        ucs_debug("tcp_zc: dmabuf registration of %p..%p is not supported",
+                  address, UCS_PTR_BYTE_OFFSET(address, length));
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    memh = ucs_malloc(sizeof(*memh), "uct_tcp_zc_memh_t");
+    if (memh == NULL) {
+        ucs_error("failed to allocate tcp_zc memory handle");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    memh->address = address;
+    memh->length  = length;
+    memh->key     = md->next_key++;
+    *memh_p       = memh;
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_tcp_zc_md_mem_dereg(uct_md_h md, const uct_md_mem_dereg_params_t *params)
+{
+    UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
+
+    ucs_free(params->memh);
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_tcp_zc_md_mkey_pack(uct_md_h md, uct_mem_h tl_memh,
+                        UCT_TCP_ZC_MKEY_PACK_REGION_ARGS
+                        const uct_md_mkey_pack_params_t *params, void *buffer)
+{
+    const uct_tcp_zc_memh_t *memh   = tl_memh;
+    uct_tcp_zc_packed_rkey_t *rkey  = buffer;
+
+    rkey->address = (uintptr_t)memh->address;
+    rkey->length  = memh->length;
+    rkey->key     = memh->key;
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_tcp_zc_rkey_unpack(uct_component_t *component, const void *buffer,
+                       UCT_TCP_ZC_RKEY_UNPACK_PARAMS_ARG
+                       uct_rkey_t *rkey_p, void **handle_p)
+{
+    const uct_tcp_zc_packed_rkey_t *packed = buffer;
+    uct_tcp_zc_rkey_t *rkey;
+
+    rkey = ucs_malloc(sizeof(*rkey), "uct_tcp_zc_rkey_t");
+    if (rkey == NULL) {
+        ucs_error("failed to allocate tcp_zc remote key");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    rkey->address = packed->address;
+    rkey->length  = packed->length;
+    rkey->key     = packed->key;
+    *rkey_p       = (uintptr_t)rkey;
+    *handle_p     = rkey;
+    return UCS_OK;
+}
+
+static ucs_status_t uct_tcp_zc_rkey_release(uct_component_t *component,
+                                            uct_rkey_t rkey, void *handle)
+{
+    ucs_free(handle);
+    return UCS_OK;
+}
+
+static void uct_tcp_zc_md_close(uct_md_h tl_md)
+{
+    ucs_free(ucs_derived_of(tl_md, uct_tcp_zc_md_t));
+}
+
+static uct_md_ops_t uct_tcp_zc_md_ops = {
+    .close              = uct_tcp_zc_md_close,
+    .query              = uct_tcp_zc_md_query,
+    .mem_alloc          = (uct_md_mem_alloc_func_t)
+            ucs_empty_function_return_unsupported,
+    .mem_free           = (uct_md_mem_free_func_t)
+            ucs_empty_function_return_unsupported,
+    .mem_advise         = (uct_md_mem_advise_func_t)
+            ucs_empty_function_return_unsupported,
+    .mem_reg            = uct_tcp_zc_md_mem_reg,
+    .mem_dereg          = uct_tcp_zc_md_mem_dereg,
+    .mem_query          = (uct_md_mem_query_func_t)
+            ucs_empty_function_return_unsupported,
+    .mkey_pack          = uct_tcp_zc_md_mkey_pack,
+    .detect_memory_type = (uct_md_detect_memory_type_func_t)
+            ucs_empty_function_return_unsupported,
+    UCT_TCP_ZC_MD_OPS_EXTRA
+};
+
+static ucs_status_t uct_tcp_zc_md_parse_af(const char *name, sa_family_t *af_p)
+{
+    if (!strcasecmp(name, "inet")) {
+        *af_p = AF_INET;
+    } else if (!strcasecmp(name, "inet6")) {
+        *af_p = AF_INET6;
+    } else {
+        ucs_error("tcp_zc: invalid address family '%s' in "
+                  "UCX_" UCT_TCP_ZC_CONFIG_PREFIX "AF_PRIO (inet, inet6)",
+                  name);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    return UCS_OK;
+}
+
+static ucs_status_t
+uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
+                   const uct_md_config_t *tl_md_config, uct_md_h *md_p)
+{
+    const uct_tcp_zc_md_config_t *md_config =
+            ucs_derived_of(tl_md_config, uct_tcp_zc_md_config_t);
+    uct_tcp_zc_md_t *md;
+    ucs_status_t status;
+    unsigned i;
+
+    if ((md_config->af_prio.count == 0) ||
+        (md_config->af_prio.count > UCT_TCP_ZC_AF_PRIO_MAX)) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "AF_PRIO must "
+                  "list 1 or 2 address families, got %u",
+                  md_config->af_prio.count);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    md = ucs_calloc(1, sizeof(*md), "uct_tcp_zc_md_t");
+    if (md == NULL) {
+        ucs_error("failed to allocate tcp_zc memory domain");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    md->super.ops            = &uct_tcp_zc_md_ops;
+    md->super.component      = &uct_tcp_zc_component;
+    md->config.af_prio_count = md_config->af_prio.count;
+    md->next_key             = ucs_generate_uuid((uintptr_t)md);
+
+    for (i = 0; i < md->config.af_prio_count; ++i) {
+        status = uct_tcp_zc_md_parse_af(md_config->af_prio.af[i],
+                                        &md->config.af_prio_list[i]);
+        if (status != UCS_OK) {
+            ucs_free(md);
+            return status;
+        }
+    }
+
+    *md_p = &md->super;
+    return UCS_OK;
+}
+
+uct_component_t uct_tcp_zc_component = {
+    .query_md_resources = uct_md_query_single_md_resource,
+    .md_open            = uct_tcp_zc_md_open,
+    .cm_open            = (uct_component_cm_open_func_t)
+            ucs_empty_function_return_unsupported,
+    .rkey_unpack        = uct_tcp_zc_rkey_unpack,
+    .rkey_ptr           = (uct_component_rkey_ptr_func_t)
+            ucs_empty_function_return_unsupported,
+    .rkey_release       = uct_tcp_zc_rkey_release,
+    .name               = UCT_TCP_ZC_NAME,
+    .md_config          = {
+        .name           = "TCP zero-copy memory domain",
+        .prefix         = UCT_TCP_ZC_CONFIG_PREFIX,
+        .table          = uct_tcp_zc_md_config_table,
+        .size           = sizeof(uct_tcp_zc_md_config_t),
+    },
+    .cm_config          = UCS_CONFIG_EMPTY_GLOBAL_LIST_ENTRY,
+    .tl_list            = UCT_COMPONENT_TL_LIST_INITIALIZER(
+            &uct_tcp_zc_component),
+    .flags              = 0,
+    .md_vfs_init        = (uct_component_md_vfs_init_func_t)
+            ucs_empty_function,
+    UCT_TCP_ZC_COMPONENT_EXTRA
+};
