@@ -1,0 +1,40 @@
+#
+# tcp_zc: TCP zero-copy transport for UCX.
+#
+#   make           build UCX (1.13.1 by default) with tcp_zc into build/
+#   make test      build, then run the tcp_zc tests in a private network
+#                  namespace; ends with "N passed, N failed, N skipped"
+#   make demo      build, then show the tcp_zc transport (the main job)
+#   make bench     build, then benchmark tcp_zc against UCX's tcp
+#
+#   UCX_SRC=<dir>  use that UCX source tree instead of UCX 1.13.1, e.g. the
+#                  master snapshot extracted under build/
+#
+
+SCRIPTS  = contrib/tcp_zc
+UCX_SRC ?=
+
+.PHONY: all build deps test demo bench clean
+
+all: build
+
+deps:
+	@$(SCRIPTS)/deps.sh
+
+build: deps
+	@$(SCRIPTS)/build.sh $(UCX_SRC)
+
+test: deps
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/test.sh "$$treedir"
+
+demo: deps
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/demo.sh "$$treedir"
+
+bench: deps
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/bench.sh "$$treedir"
+
+clean:
+	rm -rf build/*/obj build/*/install

@@ -1,0 +1,22 @@
+#!/bin/bash -eu
+#
+# The main job: show what the tcp_zc build provides.
+#
+#   demo.sh <tree-build-dir>
+#
+
+treedir=$(cd "$1" && pwd)
+bin=$treedir/install/bin
+
+echo "== UCX $("$bin/ucx_info" -v | sed -n 's/.*version=\([^ ]*\).*/\1/p' | head -n 1) with tcp_zc, installed in $treedir/install"
+echo
+echo "== ucx_info -d -t tcp_zc"
+"$bin/ucx_info" -d -t tcp_zc
+echo
+echo "== tcp_zc configuration (ucx_info -c -f)"
+"$bin/ucx_info" -c -f | awk '/^#/ { doc = doc $0 "\n"; next }
+                            /^UCX_TCP_ZC_/ { printf "%s%s\n\n", doc, $0 }
+                            { doc = "" }'
+echo "== benchmark"
+echo "The tcp_zc data path is not available yet: there is no ucx_perftest"
+echo "comparison with UCX's tcp to show. 'make bench' says the same."
