@@ -1,0 +1,339 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#include "test_tcp_zc.h"
+
+extern "C" {
+#include <uct/tcp_zc/tcp_zc.h>
+#include <ucs/sys/sock.h>
+}
+
+#include <algorithm>
+#include <set>
+#include <arpa/inet.h>
+#include <fstream>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+
+class test_tcp_zc_iface : public test_tcp_zc_base {
+protected:
+    virtual void init()
+    {
+        test_tcp_zc_base::init();
+        ASSERT_UCS_OK(open_md());
+    }
+
+    uct_tcp_zc_iface_t *iface() const
+    {
+        return ucs_derived_of(m_iface, uct_tcp_zc_iface_t);
+    }
+
+    void query(uct_iface_attr_t *attr)
+    {
+        ASSERT_UCS_OK(uct_iface_query(m_iface, attr));
+    }
+
+    /* Connect a plain TCP socket to the iface listener */
+    void check_listener(const char *ip, sa_family_t af)
+    {
+        struct sockaddr_storage addr = {};
+        uct_iface_attr_t attr;
+        std::vector<char> iface_addr;
+        uint16_t port;
+        int fd;
+
+        query(&attr);
+        iface_addr.resize(attr.iface_addr_len);
+        ASSERT_UCS_OK(uct_iface_get_address(
+                m_iface, (uct_iface_addr_t*)&iface_addr[0]));
+        port = ntohs(((uct_tcp_zc_iface_addr_t*)&iface_addr[0])->port);
+        EXPECT_NE(0, port);
+        EXPECT_EQ(iface()->listen_port, port);
+
+        addr.ss_family = af;
+        ASSERT_EQ(1, inet_pton(af, ip,
+                               (void*)ucs_sockaddr_get_inet_addr(
+                                       (struct sockaddr*)&addr)));
+        ASSERT_UCS_OK(ucs_sockaddr_set_port((struct sockaddr*)&addr, port));
+
+        fd = socket(af, SOCK_STREAM, 0);
+        ASSERT_GE(fd, 0);
+        EXPECT_EQ(0, connect(fd, (struct sockaddr*)&addr,
+                             (af == AF_INET) ? sizeof(struct sockaddr_in) :
+                                               sizeof(struct sockaddr_in6)))
+                << ip << " port " << port << ": " << strerror(errno);
+        close(fd);
+    }
+
+    std::vector<char> device_address()
+    {
+        uct_iface_attr_t attr;
+        std::vector<char> dev_addr;
+
+        query(&attr);
+        dev_addr.resize(attr.device_addr_len);
+        EXPECT_UCS_OK(uct_iface_get_device_address(
+                m_iface, (uct_device_addr_t*)&dev_addr[0]));
+        return dev_addr;
+    }
+
+    int is_reachable(const std::vector<char> &dev_addr)
+    {
+        uct_iface_attr_t attr;
+        std::vector<char> iface_addr;
+
+        query(&attr);
+        iface_addr.resize(attr.iface_addr_len);
+        EXPECT_UCS_OK(uct_iface_get_address(
+                m_iface, (uct_iface_addr_t*)&iface_addr[0]));
+        return uct_iface_is_reachable(m_iface,
+                                      (const uct_device_addr_t*)&dev_addr[0],
+                                      (const uct_iface_addr_t*)&iface_addr[0]);
+    }
+
+    static bool netdev_is_up(const std::string &name)
+    {
+        std::ifstream f(("/sys/class/net/" + name + "/flags").c_str());
+        unsigned long flags = 0;
+
+        f >> std::hex >> flags;
+        return f.good() && (flags & IFF_UP);
+    }
+
+    void skip_no_veth()
+    {
+        if (test_veth_devices().empty()) {
+            UCS_TEST_SKIP_R("no veth device: TCP_ZC_TEST_VETH is set by "
+                            "the test runner (make test)");
+        }
+    }
+};
+
+
+UCS_TEST_F(test_tcp_zc_iface, devices)
+{
+    std::vector<std::string> devices = tl_devices();
+    std::vector<std::string> veths   = test_veth_devices();
+    std::vector<std::string>::const_iterator it;
+
+    ASSERT_NE(devices.end(), std::find(devices.begin(), devices.end(), "lo"))
+            << "tcp_zc must report the loopback device";
+    for (it = devices.begin(); it != devices.end(); ++it) {
+        EXPECT_TRUE(netdev_is_up(*it)) << *it << " is reported but not up";
+    }
+
+    /* one device per usable network interface, each once */
+    EXPECT_EQ(devices.size(),
+              std::set<std::string>(devices.begin(), devices.end()).size());
+    for (it = veths.begin(); it != veths.end(); ++it) {
+        EXPECT_NE(devices.end(), std::find(devices.begin(), devices.end(), *it))
+                << "veth device " << *it << " is not reported";
+    }
+}
+
+UCS_TEST_F(test_tcp_zc_iface, query_lo)
+{
+    uct_iface_attr_t attr;
+
+    ASSERT_UCS_OK(open_iface("lo"));
+    query(&attr);
+
+    EXPECT_EQ(sizeof(uct_tcp_zc_device_addr_t) + sizeof(uint64_t),
+              attr.device_addr_len);
+    EXPECT_EQ(sizeof(uint16_t), attr.iface_addr_len);
+    EXPECT_EQ(0u, attr.ep_addr_len);
+    EXPECT_GT(attr.latency.c, 0);
+    EXPECT_GT(attr.bandwidth.shared, 0);
+    EXPECT_GT(attr.overhead, 0);
+    EXPECT_EQ(256u, attr.max_num_eps);
+    /* no data path yet: no operation may be advertised */
+    EXPECT_EQ(0ull, attr.cap.flags &
+                    (UCT_IFACE_FLAG_AM_SHORT | UCT_IFACE_FLAG_AM_BCOPY |
+                     UCT_IFACE_FLAG_AM_ZCOPY | UCT_IFACE_FLAG_PUT_ZCOPY |
+                     UCT_IFACE_FLAG_GET_ZCOPY | UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                     UCT_IFACE_FLAG_CONNECT_TO_EP));
+
+    EXPECT_TRUE(iface()->is_loopback);
+    EXPECT_EQ(AF_INET, iface()->if_addr.ss_family);
+}
+
+UCS_TEST_F(test_tcp_zc_iface, listener_lo)
+{
+    ASSERT_UCS_OK(open_iface("lo"));
+    check_listener("127.0.0.1", AF_INET);
+}
+
+UCS_TEST_F(test_tcp_zc_iface, reachable_lo)
+{
+    std::vector<char> dev_addr;
+    const uct_tcp_zc_device_addr_t *hdr;
+
+    ASSERT_UCS_OK(open_iface("lo"));
+    dev_addr = device_address();
+    hdr      = (const uct_tcp_zc_device_addr_t*)&dev_addr[0];
+    EXPECT_EQ(UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK, hdr->flags);
+    EXPECT_EQ(AF_INET, hdr->sa_family);
+    EXPECT_TRUE(is_reachable(dev_addr));
+
+    /* loopback of another network namespace is not reachable */
+    dev_addr[sizeof(*hdr)] ^= 0xff;
+    EXPECT_FALSE(is_reachable(dev_addr));
+}
+
+UCS_TEST_F(test_tcp_zc_iface, close_releases_port)
+{
+    uint16_t port;
+    struct sockaddr_in addr = {};
+    int fd;
+
+    ASSERT_UCS_OK(open_iface("lo"));
+    port = iface()->listen_port;
+    close_iface();
+
+    /* after close nothing listens on the port */
+    addr.sin_family      = AF_INET;
+    addr.sin_port        = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd                   = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(-1, connect(fd, (struct sockaddr*)&addr, sizeof(addr)));
+    EXPECT_EQ(ECONNREFUSED, errno);
+    close(fd);
+}
+
+UCS_TEST_F(test_tcp_zc_iface, open_unknown_device)
+{
+    ucs_status_t status;
+
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        status = open_iface("tcpzc_none0");
+    }
+    EXPECT_EQ(UCS_ERR_NO_DEVICE, status);
+    EXPECT_TRUE(m_iface == NULL);
+}
+
+UCS_TEST_F(test_tcp_zc_iface, query_veth)
+{
+    uct_iface_attr_t attr;
+    std::vector<char> dev_addr;
+    const uct_tcp_zc_device_addr_t *hdr;
+    char ip[INET_ADDRSTRLEN];
+
+    skip_no_veth();
+    ASSERT_UCS_OK(open_iface(test_veth_devices()[0]));
+    query(&attr);
+
+    EXPECT_FALSE(iface()->is_loopback);
+    EXPECT_EQ(sizeof(uct_tcp_zc_device_addr_t) + sizeof(struct in_addr),
+              attr.device_addr_len);
+
+    dev_addr = device_address();
+    hdr      = (const uct_tcp_zc_device_addr_t*)&dev_addr[0];
+    EXPECT_EQ(0, hdr->flags);
+    EXPECT_EQ(AF_INET, hdr->sa_family);
+    ASSERT_TRUE(inet_ntop(AF_INET, hdr + 1, ip, sizeof(ip)) != NULL);
+    EXPECT_EQ(0, strncmp(ip, "198.51.100.", 11)) << ip;
+    EXPECT_TRUE(is_reachable(dev_addr));
+
+    check_listener(ip, AF_INET);
+}
+
+
+class test_tcp_zc_iface_config : public test_tcp_zc_iface {
+};
+
+
+UCS_TEST_F(test_tcp_zc_iface_config, values)
+{
+    config_map_t config;
+    int sndbuf;
+    socklen_t len = sizeof(sndbuf);
+
+    config["ZCOPY_THRESH"]   = "32k";
+    config["SNDBUF"]         = "256k";
+    config["RCVBUF"]         = "512k";
+    config["LISTEN_BACKLOG"] = "7";
+    config["MAX_NUM_EPS"]    = "1000";
+    ASSERT_UCS_OK(open_iface("lo", config));
+
+    EXPECT_EQ(32768u, iface()->config.zcopy_thresh);
+    EXPECT_EQ(262144u, iface()->config.sockopt.sndbuf);
+    EXPECT_EQ(524288u, iface()->config.sockopt.rcvbuf);
+
+    /* the kernel doubles what it is asked for */
+    ASSERT_EQ(0, getsockopt(iface()->listen_fd, SOL_SOCKET, SO_SNDBUF,
+                            &sndbuf, &len));
+    EXPECT_EQ(2 * 262144, sndbuf);
+
+    uct_iface_attr_t attr;
+    query(&attr);
+    EXPECT_EQ(1000u, attr.max_num_eps);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_config, defaults)
+{
+    ASSERT_UCS_OK(open_iface("lo"));
+    EXPECT_EQ(16384u, iface()->config.zcopy_thresh);
+    EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.sndbuf);
+    EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.rcvbuf);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_config, invalid_value)
+{
+    uct_iface_config_t *iface_config;
+
+    ASSERT_UCS_OK(uct_md_iface_config_read(m_md, "tcp_zc", NULL, NULL,
+                                           &iface_config));
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        EXPECT_NE(UCS_OK, uct_config_modify(iface_config, "ZCOPY_THRESH",
+                                            "lots"));
+        EXPECT_NE(UCS_OK, uct_config_modify(iface_config, "LISTEN_BACKLOG",
+                                            "-x"));
+    }
+    uct_config_release(iface_config);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_config, ipv6_veth)
+{
+    config_map_t md_config;
+    uct_iface_attr_t attr;
+    std::vector<char> dev_addr;
+    char ip[INET6_ADDRSTRLEN];
+    ucs_status_t status;
+
+    skip_no_veth();
+    uct_md_close(m_md);
+    m_md                 = NULL;
+    md_config["AF_PRIO"] = "inet6";
+    ASSERT_UCS_OK(open_md(md_config));
+
+    /* as in UCX's tcp, IPv6 loopback and link-local addresses are not used */
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        status = open_iface("lo");
+    }
+    EXPECT_EQ(UCS_ERR_NO_DEVICE, status);
+
+    ASSERT_UCS_OK(open_iface(test_veth_devices()[0]));
+    query(&attr);
+    EXPECT_EQ(AF_INET6, iface()->if_addr.ss_family);
+    EXPECT_EQ(sizeof(uct_tcp_zc_device_addr_t) + sizeof(struct in6_addr),
+              attr.device_addr_len);
+
+    dev_addr = device_address();
+    EXPECT_EQ(AF_INET6,
+              ((const uct_tcp_zc_device_addr_t*)&dev_addr[0])->sa_family);
+    EXPECT_TRUE(is_reachable(dev_addr));
+
+    ASSERT_TRUE(inet_ntop(AF_INET6, &dev_addr[sizeof(uct_tcp_zc_device_addr_t)],
+                          ip, sizeof(ip)) != NULL);
+    EXPECT_EQ(0, strncmp(ip, "2001:db8:", 9)) << ip;
+    check_listener(ip, AF_INET6);
+}
