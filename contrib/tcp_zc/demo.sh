@@ -8,7 +8,7 @@
 treedir=$(cd "$1" && pwd)
 bin=$treedir/install/bin
 
-echo "== UCX $("$bin/ucx_info" -v | sed -n 's/.*version=\([^ ]*\).*/\1/p' | head -n 1) with tcp_zc, installed in $treedir/install"
+echo "== UCX $("$bin/ucx_info" -v | sed -n 's/^# Version //p' | head -n 1) with tcp_zc, installed in $treedir/install"
 echo
 echo "== ucx_info -d -t tcp_zc"
 "$bin/ucx_info" -d -t tcp_zc

@@ -63,8 +63,14 @@ ucs_status_t test_tcp_zc_base::apply_config(void *config,
     ucs_status_t status;
 
     for (it = map.begin(); it != map.end(); ++it) {
-        status = uct_config_modify(config, it->first.c_str(),
+        /* UCX master matches the full name, with the prefix; 1.13 matches
+         * the name in the table */
+        status = uct_config_modify(config, ("TCP_ZC_" + it->first).c_str(),
                                    it->second.c_str());
+        if (status == UCS_ERR_NO_ELEM) {
+            status = uct_config_modify(config, it->first.c_str(),
+                                       it->second.c_str());
+        }
         if (status != UCS_OK) {
             return status;
         }

@@ -165,6 +165,6 @@ UCS_TEST_F(test_tcp_zc_md_config, unknown_variable)
 
     ASSERT_UCS_OK(uct_md_config_read(m_component, NULL, NULL, &md_config));
     EXPECT_EQ(UCS_ERR_NO_ELEM,
-              uct_config_modify(md_config, "NO_SUCH_VARIABLE", "1"));
+              apply_config(md_config, config_map_t{{"NO_SUCH_VARIABLE", "1"}}));
     uct_config_release(md_config);
 }
