@@ -8,14 +8,23 @@
 #define UCT_TCP_ZC_H
 
 #include "tcp_zc_compat.h"
+#include "tcp_zc_proto.h"
 
 #include <uct/tcp/tcp_base.h>
+#include <ucs/datastruct/khash.h>
+#include <ucs/datastruct/list.h>
+#include <ucs/datastruct/queue.h>
+#include <ucs/sys/event_set.h>
 #include <net/if.h>
+#include <sys/uio.h>
 
 
 #define UCT_TCP_ZC_NAME          "tcp_zc"
 #define UCT_TCP_ZC_CONFIG_PREFIX "TCP_ZC_"
 #define UCT_TCP_ZC_AF_PRIO_MAX   2
+#define UCT_TCP_ZC_MAX_IOV       8ul /* user iov entries of a zcopy operation */
+#define UCT_TCP_ZC_MAX_AM_HDR    128 /* user header of AM zcopy */
+#define UCT_TCP_ZC_MAX_EVENTS    16  /* socket events handled per progress */
 
 
 /* Device address flags */
@@ -77,6 +86,9 @@ typedef struct uct_tcp_zc_rkey {
 } uct_tcp_zc_rkey_t;
 
 
+KHASH_MAP_INIT_INT64(uct_tcp_zc_memh, uct_tcp_zc_memh_t*);
+
+
 typedef struct uct_tcp_zc_md_config {
     uct_md_config_t                         super;
     UCS_CONFIG_STRING_ARRAY_FIELD(af)       af_prio;
@@ -90,6 +102,8 @@ typedef struct uct_tcp_zc_md {
         unsigned        af_prio_count;
     } config;
     uint64_t            next_key;  /* key of the next registration */
+    /* registrations by key, to check remote accesses */
+    khash_t(uct_tcp_zc_memh) memhs;
 } uct_tcp_zc_md_t;
 
 
@@ -98,23 +112,204 @@ typedef struct uct_tcp_zc_iface_config {
     uct_tcp_send_recv_buf_config_t sockopt;
     unsigned long                  listen_backlog;
     size_t                         zcopy_thresh;
+    size_t                         seg_size;
+    int                            nodelay;
 } uct_tcp_zc_iface_config_t;
 
 
-typedef struct uct_tcp_zc_iface {
+typedef enum {
+    UCT_TCP_ZC_CONN_CONNECTING, /* non-blocking connect in progress */
+    UCT_TCP_ZC_CONN_CONNECTED,
+    UCT_TCP_ZC_CONN_FAILED      /* socket closed after an error */
+} uct_tcp_zc_conn_state_t;
+
+
+typedef enum {
+    UCT_TCP_ZC_RX_HDR,       /* waiting for a complete message header */
+    UCT_TCP_ZC_RX_PUT_DATA,  /* PUT data goes to the target memory */
+    UCT_TCP_ZC_RX_GET_DATA   /* GET response data goes to the user iov */
+} uct_tcp_zc_rx_state_t;
+
+
+/* Kind of a send operation */
+typedef enum {
+    UCT_TCP_ZC_TX_SEND,      /* completes when sent */
+    UCT_TCP_ZC_TX_PUT,       /* completes on PUT_ACK */
+    UCT_TCP_ZC_TX_GET,       /* completes on GET_RESP */
+    UCT_TCP_ZC_TX_FLUSH      /* completes when all before it did */
+} uct_tcp_zc_tx_kind_t;
+
+
+/**
+ * A send operation queued on a connection: not yet fully written to the
+ * socket (tx queue), or written and waiting for the peer's answer (answer
+ * queue). Headers and copied payload live in the descriptor until it
+ * completes; zcopy payload stays in the user buffers.
+ */
+typedef struct uct_tcp_zc_tx {
+    ucs_queue_elem_t      queue;
+    uct_tcp_zc_tx_kind_t  kind;
+    uct_completion_t      *comp;
+    unsigned              iovcnt;     /* entries in iov */
+    unsigned              iov_index;  /* first entry not fully sent */
+    struct iovec          iov[UCT_TCP_ZC_MAX_IOV + 2];
+    /* GET: destination of the response data */
+    struct iovec          get_iov[UCT_TCP_ZC_MAX_IOV];
+    unsigned              get_iovcnt;
+    size_t                get_length;
+    /* GET bcopy: bounce buffer, unpacked with this callback */
+    void                  *bounce;
+    uct_unpack_callback_t unpack_cb;
+    void                  *unpack_arg;
+    /* headers, then copied payload */
+    uint8_t               data[0];
+} uct_tcp_zc_tx_t;
+
+
+typedef struct uct_tcp_zc_iface uct_tcp_zc_iface_t;
+typedef struct uct_tcp_zc_ep    uct_tcp_zc_ep_t;
+
+
+/**
+ * A TCP connection. Each endpoint opens one and sends requests on it; the
+ * peer accepts it and answers on it. Accepted connections have no endpoint.
+ */
+typedef struct uct_tcp_zc_conn {
+    int                     fd;
+    uct_tcp_zc_conn_state_t state;
+    uct_tcp_zc_iface_t      *iface;
+    uct_tcp_zc_ep_t         *ep;       /* NULL on accepted connections */
+    ucs_event_set_types_t   events;    /* events registered for fd */
+    ucs_list_link_t         list;      /* in the iface list of accepted */
+    struct sockaddr_storage peer_addr;
+    ucs_queue_head_t        tx_queue;  /* not fully written */
+    ucs_queue_head_t        ans_queue; /* written, waiting for an answer */
+    struct {
+        uct_tcp_zc_rx_state_t state;
+        uint8_t               *buf;
+        size_t                head;    /* first byte not consumed */
+        size_t                tail;    /* end of received bytes */
+        uct_tcp_zc_hdr_t      hdr;     /* header of the message in progress */
+        /* PUT/GET data in progress: next destination */
+        struct iovec          *iov;
+        unsigned              iovcnt;
+        size_t                remaining; /* bytes of data still expected */
+        struct iovec          put_iov;   /* PUT destination */
+    } rx;
+} uct_tcp_zc_conn_t;
+
+
+struct uct_tcp_zc_ep {
+    uct_base_ep_t           super;
+    uct_tcp_zc_conn_t       conn;
+    ucs_queue_head_t        pending_q;
+    ucs_list_link_t         list;      /* in the iface list of endpoints */
+    ucs_status_t            status;    /* UCS_OK, or why the ep failed */
+    uct_worker_cb_id_t      err_cb_id; /* deferred error report */
+};
+
+
+struct uct_tcp_zc_iface {
     uct_base_iface_t            super;
     char                        if_name[IFNAMSIZ];
     struct sockaddr_storage     if_addr;   /* interface address */
     int                         is_loopback;
     int                         listen_fd;
     uint16_t                    listen_port; /* host byte order */
+    ucs_sys_event_set_t         *event_set;
+    ucs_list_link_t             ep_list;
+    ucs_list_link_t             accepted_list;
+    uint8_t                     *tx_buf;    /* short/bcopy staging */
     struct {
         uct_tcp_send_recv_buf_config_t sockopt;
         size_t                         zcopy_thresh;
+        size_t                         seg_size;
+        int                            nodelay;
     } config;
-} uct_tcp_zc_iface_t;
+};
 
 
 extern uct_component_t uct_tcp_zc_component;
+
+
+/* md */
+ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
+                                        uint64_t address, uint64_t length,
+                                        void **ptr_p);
+
+/* connections */
+ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
+                                  uct_tcp_zc_iface_t *iface,
+                                  uct_tcp_zc_ep_t *ep, int fd,
+                                  uct_tcp_zc_conn_state_t state);
+void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status);
+void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status);
+ucs_status_t
+uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
+                     const struct iovec *iov, unsigned iovcnt,
+                     uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
+                     uct_tcp_zc_tx_t **tx_p);
+ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
+                                   uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
+                                   ucs_event_set_types_t events);
+ucs_status_t uct_tcp_zc_conn_set_events(uct_tcp_zc_conn_t *conn,
+                                        ucs_event_set_types_t events);
+int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn);
+
+/* iface */
+ucs_status_t
+uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
+                               const uct_device_addr_t *dev_addr,
+                               const uct_iface_addr_t *iface_addr,
+                               struct sockaddr_storage *addr);
+void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn);
+
+/* endpoints */
+UCS_CLASS_DECLARE_NEW_FUNC(uct_tcp_zc_ep_t, uct_ep_t, const uct_ep_params_t*);
+UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_ep_t, uct_ep_t);
+
+void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status);
+void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep);
+ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
+                                    uint64_t header, const void *payload,
+                                    unsigned length);
+ucs_status_t uct_tcp_zc_ep_am_short_iov(uct_ep_h tl_ep, uint8_t am_id,
+                                        const uct_iov_t *iov, size_t iovcnt);
+ssize_t uct_tcp_zc_ep_am_bcopy(uct_ep_h tl_ep, uint8_t am_id,
+                               uct_pack_callback_t pack_cb, void *arg,
+                               unsigned flags);
+ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
+                                    const void *header, unsigned header_length,
+                                    const uct_iov_t *iov, size_t iovcnt,
+                                    unsigned flags, uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
+                                     unsigned length, uint64_t remote_addr,
+                                     uct_rkey_t rkey);
+ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
+                                void *arg, uint64_t remote_addr,
+                                uct_rkey_t rkey);
+ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                     size_t iovcnt, uint64_t remote_addr,
+                                     uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_get_bcopy(uct_ep_h tl_ep,
+                                     uct_unpack_callback_t unpack_cb,
+                                     void *arg, size_t length,
+                                     uint64_t remote_addr, uct_rkey_t rkey,
+                                     uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                     size_t iovcnt, uint64_t remote_addr,
+                                     uct_rkey_t rkey, uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
+                                 uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
+                                       unsigned flags);
+void uct_tcp_zc_ep_pending_purge(uct_ep_h tl_ep,
+                                 uct_pending_purge_callback_t cb, void *arg);
+ucs_status_t uct_tcp_zc_ep_check(uct_ep_h tl_ep, unsigned flags,
+                                 uct_completion_t *comp);
+int uct_tcp_zc_ep_is_connected(const uct_ep_h tl_ep,
+                               const uct_tcp_zc_ep_is_connected_params_t *params);
 
 #endif

@@ -78,13 +78,12 @@ typedef const uct_md_mem_reg_params_t *uct_tcp_zc_mem_reg_params_t;
 #define UCT_TCP_ZC_IFACE_OPS_REACHABLE(_reachable_v2) \
     .iface_is_reachable = uct_base_iface_is_reachable,
 #define uct_tcp_zc_iface_scope_is_reachable uct_iface_scope_is_reachable
-#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2) \
+#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2, _is_connected) \
     .iface_query_v2        = uct_iface_base_query_v2, \
     .ep_connect_to_ep_v2   = (uct_ep_connect_to_ep_v2_func_t) \
             ucs_empty_function_return_unsupported, \
     .iface_is_reachable_v2 = _reachable_v2, \
-    .ep_is_connected       = (uct_ep_is_connected_func_t) \
-            ucs_empty_function_return_zero_int, \
+    .ep_is_connected       = _is_connected, \
     .ep_get_device_ep      = (uct_ep_get_device_ep_func_t) \
             ucs_empty_function_return_unsupported, \
     .ep_put_sgl_zcopy      = (uct_ep_put_sgl_zcopy_func_t) \
@@ -159,7 +158,19 @@ uct_tcp_zc_iface_scope_is_reachable(const uct_iface_h iface,
 {
     return 1;
 }
-#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2)
+#define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2, _is_connected)
+
+/* 1.13 has no ep_is_connected: the same shape of parameters */
+typedef struct {
+    uint64_t                field_mask;
+    const uct_device_addr_t *device_addr;
+    const uct_iface_addr_t  *iface_addr;
+} uct_tcp_zc_ep_is_connected_params_t;
+
+enum {
+    UCT_EP_IS_CONNECTED_FIELD_DEVICE_ADDR = UCS_BIT(0),
+    UCT_EP_IS_CONNECTED_FIELD_IFACE_ADDR  = UCS_BIT(1)
+};
 
 #define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE 0
 

@@ -11,6 +11,7 @@
 #include "tcp_zc.h"
 
 #include <uct/tcp/tcp.h>
+#include <ucs/async/async.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
 #include <dirent.h>
@@ -29,6 +30,15 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "maximum (net.core.somaxconn).",
      ucs_offsetof(uct_tcp_zc_iface_config_t, listen_backlog),
      UCS_CONFIG_TYPE_ULUNITS},
+
+    {"SEG_SIZE", "64k",
+     "Largest active message payload and bcopy size.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, seg_size),
+     UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"NODELAY", "y",
+     "Set TCP_NODELAY on data sockets: send small messages at once.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, nodelay), UCS_CONFIG_TYPE_BOOL},
 
     {"ZCOPY_THRESH", "16k",
      "Payloads of at least this size are sent from the user buffer with\n"
@@ -132,10 +142,44 @@ uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
 
 UCT_TCP_ZC_IFACE_REACHABLE_V1_DEFINE(uct_tcp_zc_iface_is_reachable_v2)
 
+ucs_status_t
+uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
+                               const uct_device_addr_t *dev_addr,
+                               const uct_iface_addr_t *iface_addr,
+                               struct sockaddr_storage *addr)
+{
+    const uct_tcp_zc_device_addr_t *peer_dev =
+            (const uct_tcp_zc_device_addr_t*)dev_addr;
+    const uct_tcp_zc_iface_addr_t *peer_iface =
+            (const uct_tcp_zc_iface_addr_t*)iface_addr;
+    size_t inet_addr_len;
+
+    memset(addr, 0, sizeof(*addr));
+    if (peer_dev->flags & UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK) {
+        /* the peer is in this network namespace: use our loopback address */
+        *addr = iface->if_addr;
+    } else if ((peer_dev->sa_family == AF_INET) ||
+               (peer_dev->sa_family == AF_INET6)) {
+        addr->ss_family = peer_dev->sa_family;
+        inet_addr_len   = uct_tcp_zc_device_addr_payload_length(
+                0, peer_dev->sa_family);
+        memcpy((void*)ucs_sockaddr_get_inet_addr((struct sockaddr*)addr),
+               peer_dev + 1, inet_addr_len);
+    } else {
+        ucs_error("tcp_zc: invalid device address family %d",
+                  peer_dev->sa_family);
+        return UCS_ERR_INVALID_ADDR;
+    }
+
+    return ucs_sockaddr_set_port((struct sockaddr*)addr,
+                                 ntohs(peer_iface->port));
+}
+
 static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
                                            uct_iface_attr_t *attr)
 {
     uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    size_t seg_size           = iface->config.seg_size;
     ucs_status_t status;
 
     uct_base_iface_query(&iface->super, attr);
@@ -146,11 +190,52 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
         return status;
     }
 
-    attr->device_addr_len     = uct_tcp_zc_iface_device_addr_length(iface);
-    attr->iface_addr_len      = sizeof(uct_tcp_zc_iface_addr_t);
-    attr->ep_addr_len         = 0;
-    attr->cap.flags           = UCT_TCP_ZC_IFACE_FLAG_INTER_NODE;
-    attr->cap.event_flags     = 0;
+    attr->device_addr_len = uct_tcp_zc_iface_device_addr_length(iface);
+    attr->iface_addr_len  = sizeof(uct_tcp_zc_iface_addr_t);
+    attr->ep_addr_len     = 0;
+    attr->cap.flags       = UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                            UCT_IFACE_FLAG_AM_SHORT |
+                            UCT_IFACE_FLAG_AM_BCOPY |
+                            UCT_IFACE_FLAG_AM_ZCOPY |
+                            UCT_IFACE_FLAG_PUT_SHORT |
+                            UCT_IFACE_FLAG_PUT_BCOPY |
+                            UCT_IFACE_FLAG_PUT_ZCOPY |
+                            UCT_IFACE_FLAG_GET_BCOPY |
+                            UCT_IFACE_FLAG_GET_ZCOPY |
+                            UCT_IFACE_FLAG_PENDING |
+                            UCT_IFACE_FLAG_CB_SYNC |
+                            UCT_IFACE_FLAG_EP_CHECK |
+                            UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE |
+                            UCT_TCP_ZC_IFACE_FLAG_INTER_NODE;
+    attr->cap.event_flags = UCT_IFACE_FLAG_EVENT_SEND_COMP |
+                            UCT_IFACE_FLAG_EVENT_RECV |
+                            UCT_IFACE_FLAG_EVENT_FD;
+
+    /* active messages: the 64-bit header of am_short counts */
+    attr->cap.am.max_short       = seg_size;
+    attr->cap.am.max_bcopy       = seg_size;
+    attr->cap.am.min_zcopy       = 0;
+    attr->cap.am.max_zcopy       = seg_size;
+    attr->cap.am.max_hdr         = UCT_TCP_ZC_MAX_AM_HDR;
+    attr->cap.am.max_iov         = UCT_TCP_ZC_MAX_IOV;
+    attr->cap.am.opt_zcopy_align = 1;
+    attr->cap.am.align_mtu       = 1;
+
+    attr->cap.put.max_short       = seg_size;
+    attr->cap.put.max_bcopy       = seg_size;
+    attr->cap.put.min_zcopy       = 0;
+    attr->cap.put.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
+    attr->cap.put.max_iov         = UCT_TCP_ZC_MAX_IOV;
+    attr->cap.put.opt_zcopy_align = 1;
+    attr->cap.put.align_mtu       = 1;
+
+    attr->cap.get.max_bcopy       = seg_size;
+    attr->cap.get.min_zcopy       = 0;
+    attr->cap.get.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
+    attr->cap.get.max_iov         = UCT_TCP_ZC_MAX_IOV;
+    attr->cap.get.opt_zcopy_align = 1;
+    attr->cap.get.align_mtu       = 1;
+
     attr->bandwidth.dedicated = 0;
     attr->latency.m           = 0;
     attr->overhead            = 10e-6;
@@ -158,9 +243,118 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
     return UCS_OK;
 }
 
+void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn)
+{
+    ucs_async_context_t *async = conn->iface->super.worker->async;
+
+    UCS_ASYNC_BLOCK(async);
+    ucs_list_del(&conn->list);
+    UCS_ASYNC_UNBLOCK(async);
+
+    uct_tcp_zc_conn_cleanup(conn, UCS_ERR_CANCELED);
+    ucs_free(conn);
+}
+
+/* Accept connections, from the async thread: a peer can connect while this
+ * process is not progressing, and the listener stays out of the event set
+ * so that only data wakes up the user */
+static void uct_tcp_zc_iface_accept(int id, ucs_event_set_types_t events,
+                                    void *arg)
+{
+    uct_tcp_zc_iface_t *iface = arg;
+    struct sockaddr_storage peer_addr;
+    uct_tcp_zc_conn_t *conn;
+    ucs_status_t status;
+    socklen_t addr_len;
+    unsigned count;
+    int fd;
+
+    for (count = 0; count < UCT_TCP_ZC_MAX_EVENTS; ++count) {
+        addr_len = sizeof(peer_addr);
+        fd       = accept(iface->listen_fd, (struct sockaddr*)&peer_addr,
+                          &addr_len);
+        if (fd < 0) {
+            if ((errno != EAGAIN) && (errno != EWOULDBLOCK) &&
+                (errno != EINTR) && (errno != ECONNABORTED)) {
+                ucs_error("tcp_zc: accept on %s failed: %m", iface->if_name);
+            }
+            return;
+        }
+
+        conn = ucs_malloc(sizeof(*conn), "tcp_zc accepted conn");
+        if (conn == NULL) {
+            ucs_error("failed to allocate tcp_zc connection");
+            close(fd);
+            return;
+        }
+
+        conn->peer_addr = peer_addr;
+        status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
+                                      UCT_TCP_ZC_CONN_CONNECTED);
+        if (status != UCS_OK) {
+            close(fd);
+            ucs_free(conn);
+            return;
+        }
+
+        ucs_list_add_tail(&iface->accepted_list, &conn->list);
+        ucs_debug("tcp_zc iface %p: accepted fd %d", iface, fd);
+    }
+}
+
+static void uct_tcp_zc_iface_handle_events(void *callback_data,
+                                           ucs_event_set_types_t events,
+                                           void *arg)
+{
+    uct_tcp_zc_conn_handle_events(callback_data, events);
+}
+
 static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
 {
-    return 0;
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    unsigned count            = UCT_TCP_ZC_MAX_EVENTS;
+    ucs_status_t status;
+
+    ucs_async_check_miss(iface->super.worker->async);
+    status = ucs_event_set_wait(iface->event_set, &count, 0,
+                                uct_tcp_zc_iface_handle_events, iface);
+    if (ucs_unlikely(UCS_STATUS_IS_ERR(status))) {
+        ucs_error("tcp_zc iface %p: event set wait failed: %s", iface,
+                  ucs_status_string(status));
+        return 0;
+    }
+
+    return count;
+}
+
+static ucs_status_t uct_tcp_zc_iface_event_fd_get(uct_iface_h tl_iface,
+                                                  int *fd_p)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+
+    return ucs_event_set_fd_get(iface->event_set, fd_p);
+}
+
+static ucs_status_t uct_tcp_zc_iface_flush(uct_iface_h tl_iface,
+                                           unsigned flags,
+                                           uct_completion_t *comp)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
+    uct_tcp_zc_ep_t *ep;
+
+    if (comp != NULL) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    ucs_list_for_each(ep, &iface->ep_list, list) {
+        if ((ep->status == UCS_OK) && !uct_tcp_zc_conn_is_idle(&ep->conn)) {
+            UCT_TL_IFACE_STAT_FLUSH_WAIT(&iface->super);
+            return UCS_INPROGRESS;
+        }
+    }
+
+    UCT_TL_IFACE_STAT_FLUSH(&iface->super);
+    return UCS_OK;
 }
 
 static ucs_status_t
@@ -247,26 +441,17 @@ err_close:
 static UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_iface_t, uct_iface_t);
 
 static uct_iface_ops_t uct_tcp_zc_iface_ops = {
-    .ep_am_short              = (uct_ep_am_short_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_am_short_iov          = (uct_ep_am_short_iov_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_am_bcopy              = (uct_ep_am_bcopy_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_am_zcopy              = (uct_ep_am_zcopy_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_put_short             = (uct_ep_put_short_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_put_bcopy             = (uct_ep_put_bcopy_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_put_zcopy             = (uct_ep_put_zcopy_func_t)
-            ucs_empty_function_return_unsupported,
+    .ep_am_short              = uct_tcp_zc_ep_am_short,
+    .ep_am_short_iov          = uct_tcp_zc_ep_am_short_iov,
+    .ep_am_bcopy              = uct_tcp_zc_ep_am_bcopy,
+    .ep_am_zcopy              = uct_tcp_zc_ep_am_zcopy,
+    .ep_put_short             = uct_tcp_zc_ep_put_short,
+    .ep_put_bcopy             = uct_tcp_zc_ep_put_bcopy,
+    .ep_put_zcopy             = uct_tcp_zc_ep_put_zcopy,
     .ep_get_short             = (uct_ep_get_short_func_t)
             ucs_empty_function_return_unsupported,
-    .ep_get_bcopy             = (uct_ep_get_bcopy_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_get_zcopy             = (uct_ep_get_zcopy_func_t)
-            ucs_empty_function_return_unsupported,
+    .ep_get_bcopy             = uct_tcp_zc_ep_get_bcopy,
+    .ep_get_zcopy             = uct_tcp_zc_ep_get_zcopy,
     .ep_atomic_cswap64        = (uct_ep_atomic_cswap64_func_t)
             ucs_empty_function_return_unsupported,
     .ep_atomic_cswap32        = (uct_ep_atomic_cswap32_func_t)
@@ -279,34 +464,27 @@ static uct_iface_ops_t uct_tcp_zc_iface_ops = {
             ucs_empty_function_return_unsupported,
     .ep_atomic64_fetch        = (uct_ep_atomic64_fetch_func_t)
             ucs_empty_function_return_unsupported,
-    .ep_pending_add           = (uct_ep_pending_add_func_t)
-            ucs_empty_function_return_busy,
-    .ep_pending_purge         = (uct_ep_pending_purge_func_t)
-            ucs_empty_function,
-    .ep_flush                 = (uct_ep_flush_func_t)
-            ucs_empty_function_return_success,
-    .ep_fence                 = (uct_ep_fence_func_t)
-            ucs_empty_function_return_success,
-    .ep_check                 = (uct_ep_check_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_create                = (uct_ep_create_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_destroy               = (uct_ep_destroy_func_t)ucs_empty_function,
+    .ep_pending_add           = uct_tcp_zc_ep_pending_add,
+    .ep_pending_purge         = uct_tcp_zc_ep_pending_purge,
+    .ep_flush                 = uct_tcp_zc_ep_flush,
+    .ep_fence                 = uct_base_ep_fence,
+    .ep_check                 = uct_tcp_zc_ep_check,
+    .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_tcp_zc_ep_t),
+    .ep_destroy               = UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_ep_t),
     .ep_get_address           = (uct_ep_get_address_func_t)
             ucs_empty_function_return_unsupported,
     .ep_connect_to_ep         = (uct_ep_connect_to_ep_func_t)
             ucs_empty_function_return_unsupported,
-    .iface_flush              = (uct_iface_flush_func_t)
-            ucs_empty_function_return_success,
-    .iface_fence              = (uct_iface_fence_func_t)
-            ucs_empty_function_return_success,
+    .iface_flush              = uct_tcp_zc_iface_flush,
+    .iface_fence              = uct_base_iface_fence,
     .iface_progress_enable    = uct_base_iface_progress_enable,
     .iface_progress_disable   = uct_base_iface_progress_disable,
     .iface_progress           = uct_tcp_zc_iface_progress,
-    .iface_event_fd_get       = (uct_iface_event_fd_get_func_t)
-            ucs_empty_function_return_unsupported,
+    .iface_event_fd_get       = uct_tcp_zc_iface_event_fd_get,
+    /* sockets are polled level-triggered, and progress leaves no complete
+     * message in receive buffers: the event fd tells all */
     .iface_event_arm          = (uct_iface_event_arm_func_t)
-            ucs_empty_function_return_unsupported,
+            ucs_empty_function_return_success,
     .iface_close              = UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_iface_t),
     .iface_query              = uct_tcp_zc_iface_query,
     .iface_get_device_address = uct_tcp_zc_iface_get_device_address,
@@ -321,7 +499,8 @@ static uct_iface_internal_ops_t uct_tcp_zc_iface_internal_ops = {
             ucs_empty_function_return_unsupported,
     .ep_invalidate         = (uct_ep_invalidate_func_t)
             ucs_empty_function_return_unsupported,
-    UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(uct_tcp_zc_iface_is_reachable_v2)
+    UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(uct_tcp_zc_iface_is_reachable_v2,
+                                        uct_tcp_zc_ep_is_connected)
 };
 
 static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
@@ -349,30 +528,97 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
                             params->stats_root :
                             NULL) UCS_STATS_ARG(params->mode.device.dev_name));
 
+    if ((config->seg_size == 0) ||
+        (config->seg_size > UCT_TCP_ZC_RMA_MAX_LENGTH)) {
+        ucs_error("tcp_zc: invalid UCX_" UCT_TCP_ZC_CONFIG_PREFIX
+                  "SEG_SIZE %zu", config->seg_size);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
     ucs_strncpy_zero(self->if_name, params->mode.device.dev_name,
                      sizeof(self->if_name));
     self->listen_fd           = -1;
     self->config.sockopt      = config->sockopt;
     self->config.zcopy_thresh = config->zcopy_thresh;
+    self->config.seg_size     = config->seg_size;
+    self->config.nodelay      = config->nodelay;
+    ucs_list_head_init(&self->ep_list);
+    ucs_list_head_init(&self->accepted_list);
 
     status = uct_tcp_zc_iface_set_address(self, md);
     if (status != UCS_OK) {
         return status;
     }
 
+    /* headers + am_short header + payload */
+    self->tx_buf = ucs_malloc(sizeof(uct_tcp_zc_hdr_t) +
+                              sizeof(uct_tcp_zc_rma_hdr_t) + sizeof(uint64_t) +
+                              self->config.seg_size, "tcp_zc tx buffer");
+    if (self->tx_buf == NULL) {
+        ucs_error("failed to allocate tcp_zc send buffer");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    status = ucs_event_set_create(&self->event_set);
+    if (status != UCS_OK) {
+        goto err_free_tx_buf;
+    }
+
     status = uct_tcp_zc_iface_listen(self, config->listen_backlog);
     if (status != UCS_OK) {
-        return status;
+        goto err_event_set_cleanup;
+    }
+
+    status = ucs_sys_fcntl_modfl(self->listen_fd, O_NONBLOCK, 0);
+    if (status != UCS_OK) {
+        goto err_close_listen;
+    }
+
+    status = ucs_async_set_event_handler(self->super.worker->async->mode,
+                                         self->listen_fd,
+                                         UCS_EVENT_SET_EVREAD |
+                                                 UCS_EVENT_SET_EVERR,
+                                         uct_tcp_zc_iface_accept, self,
+                                         self->super.worker->async);
+    if (status != UCS_OK) {
+        goto err_close_listen;
     }
 
     ucs_debug("tcp_zc: iface %p on %s listens on port %u", self,
               self->if_name, self->listen_port);
     return UCS_OK;
+
+err_close_listen:
+    ucs_close_fd(&self->listen_fd);
+err_event_set_cleanup:
+    ucs_event_set_cleanup(self->event_set);
+err_free_tx_buf:
+    ucs_free(self->tx_buf);
+    return status;
 }
 
 static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
 {
+    uct_tcp_zc_conn_t *conn, *tmp_conn;
+    uct_tcp_zc_ep_t *ep, *tmp_ep;
+
+    uct_base_iface_progress_disable(&self->super.super,
+                                    UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);
+    ucs_async_remove_handler(self->listen_fd, 1);
+
+    ucs_list_for_each_safe(ep, tmp_ep, &self->ep_list, list) {
+        ucs_warn("tcp_zc iface %p: destroying ep %p which is still open", self,
+                 ep);
+        UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_ep_t)(&ep->super.super);
+    }
+
+    ucs_list_for_each_safe(conn, tmp_conn, &self->accepted_list, list) {
+        uct_tcp_zc_iface_conn_failed(conn);
+    }
+
     ucs_close_fd(&self->listen_fd);
+    ucs_event_set_cleanup(self->event_set);
+    ucs_free(self->tx_buf);
 }
 
 UCS_CLASS_DEFINE(uct_tcp_zc_iface_t, uct_base_iface_t);

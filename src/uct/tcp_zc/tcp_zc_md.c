@@ -52,6 +52,8 @@ uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
 {
     uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
     uct_tcp_zc_memh_t *memh;
+    khiter_t iter;
+    int ret;
 
     if (UCT_TCP_ZC_MEM_REG_DMABUF_FD(params) != UCT_DMABUF_FD_INVALID) {
         ucs_debug("tcp_zc: dmabuf registration of %p..%p is not supported",
@@ -68,16 +70,56 @@ uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
     memh->address = address;
     memh->length  = length;
     memh->key     = md->next_key++;
-    *memh_p       = memh;
+
+    iter = kh_put(uct_tcp_zc_memh, &md->memhs, memh->key, &ret);
+    if (ret == UCS_KH_PUT_FAILED) {
+        ucs_error("failed to add tcp_zc memory handle to the registry");
+        ucs_free(memh);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    ucs_assert(ret != UCS_KH_PUT_KEY_PRESENT);
+    kh_value(&md->memhs, iter) = memh;
+    *memh_p                    = memh;
     return UCS_OK;
 }
 
 static ucs_status_t
-uct_tcp_zc_md_mem_dereg(uct_md_h md, const uct_md_mem_dereg_params_t *params)
+uct_tcp_zc_md_mem_dereg(uct_md_h tl_md, const uct_md_mem_dereg_params_t *params)
 {
+    uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+    uct_tcp_zc_memh_t *memh;
+    khiter_t iter;
+
     UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
 
-    ucs_free(params->memh);
+    memh = params->memh;
+    iter = kh_get(uct_tcp_zc_memh, &md->memhs, memh->key);
+    ucs_assert(iter != kh_end(&md->memhs));
+    kh_del(uct_tcp_zc_memh, &md->memhs, iter);
+    ucs_free(memh);
+    return UCS_OK;
+}
+
+ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
+                                        uint64_t address, uint64_t length,
+                                        void **ptr_p)
+{
+    const uct_tcp_zc_memh_t *memh;
+    khiter_t iter;
+
+    iter = kh_get(uct_tcp_zc_memh, &md->memhs, key);
+    if (iter == kh_end(&md->memhs)) {
+        return UCS_ERR_INVALID_ADDR;
+    }
+
+    memh = kh_value(&md->memhs, iter);
+    if ((address < (uintptr_t)memh->address) ||
+        ((address + length) > ((uintptr_t)memh->address + memh->length))) {
+        return UCS_ERR_INVALID_ADDR;
+    }
+
+    *ptr_p = (void*)(uintptr_t)address;
     return UCS_OK;
 }
 
@@ -126,7 +168,15 @@ static ucs_status_t uct_tcp_zc_rkey_release(uct_component_t *component,
 
 static void uct_tcp_zc_md_close(uct_md_h tl_md)
 {
-    ucs_free(ucs_derived_of(tl_md, uct_tcp_zc_md_t));
+    uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+
+    if (kh_size(&md->memhs) != 0) {
+        ucs_warn("tcp_zc md %p: %u memory regions are still registered", md,
+                 kh_size(&md->memhs));
+    }
+
+    kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
+    ucs_free(md);
 }
 
 static uct_md_ops_t uct_tcp_zc_md_ops = {
@@ -192,11 +242,13 @@ uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
     md->super.component      = &uct_tcp_zc_component;
     md->config.af_prio_count = md_config->af_prio.count;
     md->next_key             = ucs_generate_uuid((uintptr_t)md);
+    kh_init_inplace(uct_tcp_zc_memh, &md->memhs);
 
     for (i = 0; i < md->config.af_prio_count; ++i) {
         status = uct_tcp_zc_md_parse_af(md_config->af_prio.af[i],
                                         &md->config.af_prio_list[i]);
         if (status != UCS_OK) {
+            kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
             ucs_free(md);
             return status;
         }

@@ -151,12 +151,38 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
     EXPECT_GT(attr.bandwidth.shared, 0);
     EXPECT_GT(attr.overhead, 0);
     EXPECT_EQ(256u, attr.max_num_eps);
-    /* no data path yet: no operation may be advertised */
-    EXPECT_EQ(0ull, attr.cap.flags &
-                    (UCT_IFACE_FLAG_AM_SHORT | UCT_IFACE_FLAG_AM_BCOPY |
-                     UCT_IFACE_FLAG_AM_ZCOPY | UCT_IFACE_FLAG_PUT_ZCOPY |
-                     UCT_IFACE_FLAG_GET_ZCOPY | UCT_IFACE_FLAG_CONNECT_TO_IFACE |
-                     UCT_IFACE_FLAG_CONNECT_TO_EP));
+
+    /* what UCP needs for AM lanes, direct RMA lanes, rendezvous zero-copy
+     * and error handling; connections are made to an iface only */
+    EXPECT_TRUE(ucs_test_all_flags(attr.cap.flags,
+                                   UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                                   UCT_IFACE_FLAG_AM_SHORT |
+                                   UCT_IFACE_FLAG_AM_BCOPY |
+                                   UCT_IFACE_FLAG_AM_ZCOPY |
+                                   UCT_IFACE_FLAG_PUT_SHORT |
+                                   UCT_IFACE_FLAG_PUT_BCOPY |
+                                   UCT_IFACE_FLAG_PUT_ZCOPY |
+                                   UCT_IFACE_FLAG_GET_BCOPY |
+                                   UCT_IFACE_FLAG_GET_ZCOPY |
+                                   UCT_IFACE_FLAG_PENDING |
+                                   UCT_IFACE_FLAG_CB_SYNC |
+                                   UCT_IFACE_FLAG_EP_CHECK |
+                                   UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE));
+    EXPECT_FALSE(attr.cap.flags & UCT_IFACE_FLAG_CONNECT_TO_EP);
+    EXPECT_TRUE(ucs_test_all_flags(attr.cap.event_flags,
+                                   UCT_IFACE_FLAG_EVENT_SEND_COMP |
+                                   UCT_IFACE_FLAG_EVENT_RECV |
+                                   UCT_IFACE_FLAG_EVENT_FD));
+
+    /* sizes follow SEG_SIZE (64k) */
+    EXPECT_EQ(65536u, attr.cap.am.max_short);
+    EXPECT_EQ(65536u, attr.cap.am.max_bcopy);
+    EXPECT_EQ(65536u, attr.cap.am.max_zcopy);
+    EXPECT_EQ(UCT_TCP_ZC_MAX_AM_HDR, attr.cap.am.max_hdr);
+    EXPECT_EQ(UCT_TCP_ZC_MAX_IOV, attr.cap.am.max_iov);
+    EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.put.max_zcopy);
+    EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.get.max_zcopy);
+    EXPECT_EQ(65536u, attr.cap.get.max_bcopy);
 
     EXPECT_TRUE(iface()->is_loopback);
     EXPECT_EQ(AF_INET, iface()->if_addr.ss_family);

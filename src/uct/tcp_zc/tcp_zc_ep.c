@@ -1,0 +1,645 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc.h"
+
+#include <uct/base/uct_iov.inl>
+#include <ucs/debug/memtrack_int.h>
+#include <ucs/sys/string.h>
+
+
+/* Headers of a PUT or GET request */
+typedef struct UCS_S_PACKED uct_tcp_zc_rma_req {
+    uct_tcp_zc_hdr_t     hdr;
+    uct_tcp_zc_rma_hdr_t rma;
+} uct_tcp_zc_rma_req_t;
+
+
+static UCS_F_ALWAYS_INLINE uct_tcp_zc_iface_t *
+uct_tcp_zc_ep_iface(const uct_tcp_zc_ep_t *ep)
+{
+    return ucs_derived_of(ep->super.super.iface, uct_tcp_zc_iface_t);
+}
+
+/* Whether a new operation can be written now, keeping the order */
+static UCS_F_ALWAYS_INLINE int uct_tcp_zc_ep_can_send(const uct_tcp_zc_ep_t *ep)
+{
+    return (ep->status == UCS_OK) &&
+           (ep->conn.state == UCT_TCP_ZC_CONN_CONNECTED) &&
+           ucs_queue_is_empty(&ep->conn.tx_queue);
+}
+
+/* Check before starting an operation */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_ep_check_send(const uct_tcp_zc_ep_t *ep)
+{
+    if (ucs_unlikely(ep->status != UCS_OK)) {
+        return ep->status;
+    }
+
+    return uct_tcp_zc_ep_can_send(ep) ? UCS_OK : UCS_ERR_NO_RESOURCE;
+}
+
+static unsigned uct_tcp_zc_ep_report_failure(void *arg)
+{
+    uct_tcp_zc_ep_t *ep = arg;
+
+    ep->err_cb_id = UCS_CALLBACKQ_ID_NULL;
+    uct_iface_handle_ep_err(ep->super.super.iface, &ep->super.super,
+                            ep->status);
+    return 1;
+}
+
+void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status)
+{
+    uct_tcp_zc_iface_t *iface = uct_tcp_zc_ep_iface(ep);
+
+    if (ep->status != UCS_OK) {
+        return;
+    }
+
+    ep->status = status;
+
+    /* report from the progress loop, never from inside an operation */
+    uct_worker_progress_register_safe(&iface->super.worker->super,
+                                      uct_tcp_zc_ep_report_failure, ep,
+                                      UCS_CALLBACKQ_FLAG_ONESHOT,
+                                      &ep->err_cb_id);
+}
+
+void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep)
+{
+    uct_pending_req_priv_queue_t UCS_V_UNUSED *priv;
+
+    uct_pending_queue_dispatch(priv, &ep->pending_q,
+                               uct_tcp_zc_ep_can_send(ep));
+}
+
+static UCS_CLASS_INIT_FUNC(uct_tcp_zc_ep_t, const uct_ep_params_t *params)
+{
+    uct_tcp_zc_iface_t *iface = ucs_derived_of(params->iface,
+                                               uct_tcp_zc_iface_t);
+    uct_tcp_zc_conn_state_t state;
+    ucs_status_t status;
+    size_t addr_len;
+    int fd, ret;
+
+    UCT_EP_PARAMS_CHECK_DEV_IFACE_ADDRS(params);
+    UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
+
+    self->status    = UCS_OK;
+    self->err_cb_id = UCS_CALLBACKQ_ID_NULL;
+    self->conn.fd   = -1;
+    ucs_queue_head_init(&self->pending_q);
+
+    status = uct_tcp_zc_iface_peer_sockaddr(iface, params->dev_addr,
+                                            params->iface_addr,
+                                            &self->conn.peer_addr);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = ucs_sockaddr_sizeof((struct sockaddr*)&self->conn.peer_addr,
+                                 &addr_len);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = uct_tcp_zc_socket_create(self->conn.peer_addr.ss_family,
+                                      SOCK_STREAM, &fd);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = ucs_socket_set_buffer_size(fd, iface->config.sockopt.sndbuf,
+                                        iface->config.sockopt.rcvbuf);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    status = ucs_sys_fcntl_modfl(fd, O_NONBLOCK, 0);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    ret = connect(fd, (struct sockaddr*)&self->conn.peer_addr, addr_len);
+    if (ret == 0) {
+        state = UCT_TCP_ZC_CONN_CONNECTED;
+    } else if (errno == EINPROGRESS) {
+        state = UCT_TCP_ZC_CONN_CONNECTING;
+    } else {
+        /* reported through the error handler, like a later failure */
+        ucs_diag("tcp_zc ep %p: connect to %s failed: %m", self,
+                 ucs_sockaddr_str((struct sockaddr*)&self->conn.peer_addr,
+                                  ucs_alloca(UCS_SOCKADDR_STRING_LEN),
+                                  UCS_SOCKADDR_STRING_LEN));
+        state = UCT_TCP_ZC_CONN_FAILED;
+    }
+
+    status = uct_tcp_zc_conn_init(&self->conn, iface, self, fd, state);
+    if (status != UCS_OK) {
+        goto err_close;
+    }
+
+    ucs_list_add_tail(&iface->ep_list, &self->list);
+
+    if (state == UCT_TCP_ZC_CONN_FAILED) {
+        uct_tcp_zc_conn_close(&self->conn, UCS_ERR_UNREACHABLE);
+        uct_tcp_zc_ep_failed(self, UCS_ERR_UNREACHABLE);
+        return UCS_OK;
+    }
+
+    ucs_debug("tcp_zc ep %p: fd %d %s to %s", self, self->conn.fd,
+              (state == UCT_TCP_ZC_CONN_CONNECTED) ? "connected" :
+                                                     "connecting",
+              ucs_sockaddr_str((struct sockaddr*)&self->conn.peer_addr,
+                               ucs_alloca(UCS_SOCKADDR_STRING_LEN),
+                               UCS_SOCKADDR_STRING_LEN));
+    return UCS_OK;
+
+err_close:
+    close(fd);
+    return status;
+}
+
+static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_ep_t)
+{
+    uct_tcp_zc_iface_t *iface = uct_tcp_zc_ep_iface(self);
+    uct_pending_req_priv_queue_t UCS_V_UNUSED *priv;
+
+    if (self->err_cb_id != UCS_CALLBACKQ_ID_NULL) {
+        uct_worker_progress_unregister_safe(&iface->super.worker->super,
+                                            &self->err_cb_id);
+    }
+
+    uct_pending_queue_purge(priv, &self->pending_q, 1,
+                            ((uct_pending_purge_callback_t)
+                                     ucs_empty_function),
+                            NULL);
+    ucs_list_del(&self->list);
+    uct_tcp_zc_conn_cleanup(&self->conn, UCS_ERR_CANCELED);
+}
+
+UCS_CLASS_DEFINE(uct_tcp_zc_ep_t, uct_base_ep_t);
+UCS_CLASS_DEFINE_NEW_FUNC(uct_tcp_zc_ep_t, uct_ep_t, const uct_ep_params_t*);
+UCS_CLASS_DEFINE_DELETE_FUNC(uct_tcp_zc_ep_t, uct_ep_t);
+
+/* Send a message staged in the iface buffer */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_ep_send_staged(uct_tcp_zc_ep_t *ep, size_t length,
+                          uct_tcp_zc_tx_kind_t kind)
+{
+    ucs_status_t status;
+
+    status = uct_tcp_zc_conn_send(&ep->conn, uct_tcp_zc_ep_iface(ep)->tx_buf,
+                                  length, NULL, 0, kind, NULL, NULL);
+    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+}
+
+static UCS_F_ALWAYS_INLINE uct_tcp_zc_hdr_t *
+uct_tcp_zc_ep_am_hdr(uct_tcp_zc_ep_t *ep, uint8_t am_id, size_t length)
+{
+    uct_tcp_zc_hdr_t *hdr = (uct_tcp_zc_hdr_t*)uct_tcp_zc_ep_iface(ep)->tx_buf;
+
+    hdr->type     = UCT_TCP_ZC_MSG_AM;
+    hdr->am_id    = am_id;
+    hdr->version  = UCT_TCP_ZC_VERSION;
+    hdr->reserved = 0;
+    hdr->length   = length;
+    return hdr;
+}
+
+ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
+                                    uint64_t header, const void *payload,
+                                    unsigned length)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_hdr_t *hdr;
+    ucs_status_t status;
+
+    UCT_CHECK_AM_ID(am_id);
+    UCT_CHECK_LENGTH(length + sizeof(header), 0,
+                     uct_tcp_zc_ep_iface(ep)->config.seg_size, "am_short");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    hdr = uct_tcp_zc_ep_am_hdr(ep, am_id, sizeof(header) + length);
+    memcpy(hdr + 1, &header, sizeof(header));
+    memcpy(UCS_PTR_BYTE_OFFSET(hdr + 1, sizeof(header)), payload, length);
+    uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
+                       UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, hdr->length,
+                       "SEND fd %d", ep->conn.fd);
+    UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, sizeof(header) + length);
+    return uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + hdr->length,
+                                     UCT_TCP_ZC_TX_SEND);
+}
+
+ucs_status_t uct_tcp_zc_ep_am_short_iov(uct_ep_h tl_ep, uint8_t am_id,
+                                        const uct_iov_t *iov, size_t iovcnt)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    size_t length       = uct_iov_total_length(iov, iovcnt);
+    uct_tcp_zc_hdr_t *hdr;
+    ucs_iov_iter_t iov_iter;
+    ucs_status_t status;
+    size_t offset;
+
+    UCT_CHECK_AM_ID(am_id);
+    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "am_short_iov");
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                     "am_short_iov");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    hdr = uct_tcp_zc_ep_am_hdr(ep, am_id, length);
+    ucs_iov_iter_init(&iov_iter);
+    offset = uct_iov_to_buffer(iov, iovcnt, &iov_iter, hdr + 1, length);
+    ucs_assert(offset == length);
+    UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, length);
+    return uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + length,
+                                     UCT_TCP_ZC_TX_SEND);
+}
+
+ssize_t uct_tcp_zc_ep_am_bcopy(uct_ep_h tl_ep, uint8_t am_id,
+                               uct_pack_callback_t pack_cb, void *arg,
+                               unsigned flags)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_hdr_t *hdr;
+    ucs_status_t status;
+    size_t length;
+
+    UCT_CHECK_AM_ID(am_id);
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    hdr    = uct_tcp_zc_ep_am_hdr(ep, am_id, 0);
+    length = pack_cb(hdr + 1, arg);
+    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                "am_bcopy packed %zu bytes", length);
+    hdr->length = length;
+    uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
+                       UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, length,
+                       "SEND fd %d", ep->conn.fd);
+    UCT_TL_EP_STAT_OP(&ep->super, AM, BCOPY, length);
+
+    status = uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + length,
+                                       UCT_TCP_ZC_TX_SEND);
+    return (status == UCS_OK) ? (ssize_t)length : status;
+}
+
+/* Convert a UCT iov to socket iov entries; returns the total length */
+static size_t uct_tcp_zc_ep_iov(const uct_iov_t *iov, size_t iovcnt,
+                                struct iovec *vec, unsigned *vec_cnt)
+{
+    size_t total = 0;
+    size_t i;
+
+    *vec_cnt = 0;
+    for (i = 0; i < iovcnt; ++i) {
+        if ((iov[i].count == 0) || (iov[i].length == 0)) {
+            continue;
+        }
+
+        /* strided entries are not supported: count is 1 */
+        vec[*vec_cnt].iov_base = iov[i].buffer;
+        vec[*vec_cnt].iov_len  = iov[i].length * iov[i].count;
+        total                 += vec[*vec_cnt].iov_len;
+        ++(*vec_cnt);
+    }
+
+    return total;
+}
+
+ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
+                                    const void *header, unsigned header_length,
+                                    const uct_iov_t *iov, size_t iovcnt,
+                                    unsigned flags, uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uint8_t hdr_buf[sizeof(uct_tcp_zc_hdr_t) + UCT_TCP_ZC_MAX_AM_HDR];
+    uct_tcp_zc_hdr_t *hdr = (uct_tcp_zc_hdr_t*)hdr_buf;
+    struct iovec vec[UCT_TCP_ZC_MAX_IOV];
+    ucs_status_t status;
+    unsigned vec_cnt;
+    size_t length;
+
+    UCT_CHECK_AM_ID(am_id);
+    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "am_zcopy");
+    UCT_CHECK_LENGTH(header_length, 0, UCT_TCP_ZC_MAX_AM_HDR,
+                     "am_zcopy header");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    length = header_length + uct_tcp_zc_ep_iov(iov, iovcnt, vec, &vec_cnt);
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                     "am_zcopy");
+
+    hdr->type     = UCT_TCP_ZC_MSG_AM;
+    hdr->am_id    = am_id;
+    hdr->version  = UCT_TCP_ZC_VERSION;
+    hdr->reserved = 0;
+    hdr->length   = length;
+    memcpy(hdr + 1, header, header_length);
+    UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
+
+    return uct_tcp_zc_conn_send(&ep->conn, hdr, sizeof(*hdr) + header_length,
+                                vec, vec_cnt, UCT_TCP_ZC_TX_SEND, comp, NULL);
+}
+
+static UCS_F_ALWAYS_INLINE void
+uct_tcp_zc_ep_rma_req(uct_tcp_zc_rma_req_t *req, uint8_t type,
+                      uint64_t remote_addr, uct_rkey_t rkey, size_t length)
+{
+    /* an empty access may come without a remote key */
+    const uct_tcp_zc_rkey_t *key = (const uct_tcp_zc_rkey_t*)rkey;
+
+    req->hdr.type     = type;
+    req->hdr.am_id    = 0;
+    req->hdr.version  = UCT_TCP_ZC_VERSION;
+    req->hdr.reserved = 0;
+    req->hdr.length   = (type == UCT_TCP_ZC_MSG_PUT) ? length : 0;
+    req->rma.address  = remote_addr;
+    req->rma.key      = ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ? 0 :
+                                                                    key->key;
+    req->rma.length   = length;
+}
+
+ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
+                                     unsigned length, uint64_t remote_addr,
+                                     uct_rkey_t rkey)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_rma_req_t *req;
+    ucs_status_t status;
+
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                     "put_short");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    req = (uct_tcp_zc_rma_req_t*)uct_tcp_zc_ep_iface(ep)->tx_buf;
+    uct_tcp_zc_ep_rma_req(req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
+    memcpy(req + 1, buffer, length);
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, SHORT, length);
+    return uct_tcp_zc_ep_send_staged(ep, sizeof(*req) + length,
+                                     UCT_TCP_ZC_TX_PUT);
+}
+
+ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
+                                void *arg, uint64_t remote_addr,
+                                uct_rkey_t rkey)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_rma_req_t *req;
+    ucs_status_t status;
+    size_t length;
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    req    = (uct_tcp_zc_rma_req_t*)uct_tcp_zc_ep_iface(ep)->tx_buf;
+    length = pack_cb(req + 1, arg);
+    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                "put_bcopy packed %zu bytes", length);
+    uct_tcp_zc_ep_rma_req(req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
+
+    status = uct_tcp_zc_ep_send_staged(ep, sizeof(*req) + length,
+                                       UCT_TCP_ZC_TX_PUT);
+    return (status == UCS_OK) ? (ssize_t)length : status;
+}
+
+ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                     size_t iovcnt, uint64_t remote_addr,
+                                     uct_rkey_t rkey, uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    struct iovec vec[UCT_TCP_ZC_MAX_IOV];
+    uct_tcp_zc_rma_req_t req;
+    ucs_status_t status;
+    unsigned vec_cnt;
+    size_t length;
+
+    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "put_zcopy");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    length = uct_tcp_zc_ep_iov(iov, iovcnt, vec, &vec_cnt);
+    UCT_CHECK_LENGTH(length, 0, UCT_TCP_ZC_RMA_MAX_LENGTH, "put_zcopy");
+    uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
+    UCT_TL_EP_STAT_OP(&ep->super, PUT, ZCOPY, length);
+
+    /* completes when the target acknowledges the data */
+    return uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), vec, vec_cnt,
+                                UCT_TCP_ZC_TX_PUT, comp, NULL);
+}
+
+static ucs_status_t
+uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
+                  unsigned vec_cnt, size_t length, uint64_t remote_addr,
+                  uct_rkey_t rkey, uct_completion_t *comp,
+                  uct_tcp_zc_tx_t **tx_p)
+{
+    uct_tcp_zc_rma_req_t req;
+    ucs_status_t status;
+
+    uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_GET_REQ, remote_addr, rkey,
+                          length);
+    status = uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), NULL, 0,
+                                  UCT_TCP_ZC_TX_GET, comp, tx_p);
+    if (UCS_STATUS_IS_ERR(status)) {
+        return status;
+    }
+
+    /* the answer can arrive only from progress, after this returns */
+    memcpy((*tx_p)->get_iov, vec, sizeof(*vec) * vec_cnt);
+    (*tx_p)->get_iovcnt = vec_cnt;
+    (*tx_p)->get_length = length;
+    return UCS_INPROGRESS;
+}
+
+ucs_status_t uct_tcp_zc_ep_get_bcopy(uct_ep_h tl_ep,
+                                     uct_unpack_callback_t unpack_cb,
+                                     void *arg, size_t length,
+                                     uint64_t remote_addr, uct_rkey_t rkey,
+                                     uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    struct iovec vec;
+    uct_tcp_zc_tx_t *tx;
+    ucs_status_t status;
+
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+                     "get_bcopy");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    vec.iov_base = ucs_malloc(ucs_max(length, 1), "tcp_zc get_bcopy");
+    if (vec.iov_base == NULL) {
+        ucs_error("failed to allocate tcp_zc get_bcopy buffer");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    vec.iov_len = length;
+    status      = uct_tcp_zc_ep_get(ep, &vec, 1, length, remote_addr, rkey,
+                                    comp, &tx);
+    if (UCS_STATUS_IS_ERR(status)) {
+        ucs_free(vec.iov_base);
+        return status;
+    }
+
+    tx->unpack_cb  = unpack_cb;
+    tx->unpack_arg = arg;
+    tx->bounce     = vec.iov_base;
+    UCT_TL_EP_STAT_OP(&ep->super, GET, BCOPY, length);
+    return UCS_INPROGRESS;
+}
+
+ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
+                                     size_t iovcnt, uint64_t remote_addr,
+                                     uct_rkey_t rkey, uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    struct iovec vec[UCT_TCP_ZC_MAX_IOV];
+    uct_tcp_zc_tx_t *tx;
+    ucs_status_t status;
+    unsigned vec_cnt;
+    size_t length;
+
+    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "get_zcopy");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    length = uct_tcp_zc_ep_iov(iov, iovcnt, vec, &vec_cnt);
+    UCT_CHECK_LENGTH(length, 0, UCT_TCP_ZC_RMA_MAX_LENGTH, "get_zcopy");
+    UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
+    return uct_tcp_zc_ep_get(ep, vec, vec_cnt, length, remote_addr, rkey,
+                             comp, &tx);
+}
+
+ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
+                                 uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+
+    if (flags & UCT_FLUSH_FLAG_CANCEL) {
+        /* a partly written message cannot be taken back: the connection
+         * goes, and outstanding operations complete as canceled */
+        if (ep->status == UCS_OK) {
+            uct_tcp_zc_conn_close(&ep->conn, UCS_ERR_CANCELED);
+            ep->status = UCS_ERR_CANCELED;
+        }
+        return UCS_OK;
+    }
+
+    if (ep->status != UCS_OK) {
+        return ep->status;
+    }
+
+    if (!ucs_queue_is_empty(&ep->pending_q)) {
+        return UCS_ERR_NO_RESOURCE;
+    }
+
+    UCT_TL_EP_STAT_FLUSH(&ep->super);
+    return uct_tcp_zc_conn_flush(&ep->conn, comp);
+}
+
+ucs_status_t uct_tcp_zc_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
+                                       unsigned flags)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+
+    if ((ep->status != UCS_OK) || uct_tcp_zc_ep_can_send(ep)) {
+        return UCS_ERR_BUSY;
+    }
+
+    uct_pending_req_queue_push(&ep->pending_q, req);
+    UCT_TL_EP_STAT_PEND(&ep->super);
+    return UCS_OK;
+}
+
+void uct_tcp_zc_ep_pending_purge(uct_ep_h tl_ep,
+                                 uct_pending_purge_callback_t cb, void *arg)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_pending_req_priv_queue_t UCS_V_UNUSED *priv;
+
+    uct_pending_queue_purge(priv, &ep->pending_q, 1, cb, arg);
+}
+
+ucs_status_t uct_tcp_zc_ep_check(uct_ep_h tl_ep, unsigned flags,
+                                 uct_completion_t *comp)
+{
+    uct_tcp_zc_ep_t *ep  = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_hdr_t hdr = {
+        .type    = UCT_TCP_ZC_MSG_KEEPALIVE,
+        .version = UCT_TCP_ZC_VERSION
+    };
+
+    if (!uct_tcp_zc_ep_can_send(ep)) {
+        /* a failure is reported already, or traffic is in flight and will
+         * find out */
+        return UCS_OK;
+    }
+
+    /* a dead peer answers with a reset, which fails the connection and is
+     * reported through the error handler */
+    (void)uct_tcp_zc_conn_send(&ep->conn, &hdr, sizeof(hdr), NULL, 0,
+                               UCT_TCP_ZC_TX_SEND, NULL, NULL);
+    return UCS_OK;
+}
+
+int uct_tcp_zc_ep_is_connected(const uct_ep_h tl_ep,
+                               const uct_tcp_zc_ep_is_connected_params_t *params)
+{
+    uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    struct sockaddr_storage addr;
+
+    if (!ucs_test_all_flags(params->field_mask,
+                            UCT_EP_IS_CONNECTED_FIELD_DEVICE_ADDR |
+                            UCT_EP_IS_CONNECTED_FIELD_IFACE_ADDR)) {
+        return 0;
+    }
+
+    return (uct_tcp_zc_iface_peer_sockaddr(uct_tcp_zc_ep_iface(ep),
+                                           params->device_addr,
+                                           params->iface_addr,
+                                           &addr) == UCS_OK) &&
+           (ucs_sockaddr_cmp((struct sockaddr*)&addr,
+                             (struct sockaddr*)&ep->conn.peer_addr,
+                             NULL) == 0);
+}

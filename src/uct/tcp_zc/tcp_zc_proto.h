@@ -1,0 +1,125 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifndef UCT_TCP_ZC_PROTO_H
+#define UCT_TCP_ZC_PROTO_H
+
+#include <ucs/sys/compiler_def.h>
+#include <ucs/type/status.h>
+#include <stdint.h>
+#include <stddef.h>
+
+
+/*
+ * Wire protocol of a tcp_zc connection.
+ *
+ * The connecting side sends requests: active messages, PUT (header + data
+ * written to the target memory), GET requests and keepalive probes. The accepting side answers on the same socket, in request order:
+ * one PUT acknowledgement per PUT once its data is in the target memory, and
+ * one GET response (header + data) per GET request.
+ *
+ * Every message starts with uct_tcp_zc_hdr_t; PUT and GET carry a second,
+ * type-specific header. All fields are in host byte order: both sides of a
+ * connection run on the same architecture (UCX does not mix byte orders).
+ */
+
+
+/* Protocol version, carried in every message header */
+#define UCT_TCP_ZC_VERSION 1
+
+
+typedef enum {
+    UCT_TCP_ZC_MSG_AM       = 1, /* active message, payload = user data */
+    UCT_TCP_ZC_MSG_PUT      = 2, /* put header + data */
+    UCT_TCP_ZC_MSG_PUT_ACK  = 3, /* data of one PUT is in target memory */
+    UCT_TCP_ZC_MSG_GET_REQ  = 4, /* get header */
+    UCT_TCP_ZC_MSG_GET_RESP = 5, /* data of one GET */
+    UCT_TCP_ZC_MSG_KEEPALIVE = 6, /* no payload, no answer */
+    UCT_TCP_ZC_MSG_LAST
+} uct_tcp_zc_msg_type_t;
+
+
+/* Header of every message */
+typedef struct UCS_S_PACKED uct_tcp_zc_hdr {
+    uint8_t  type;    /* uct_tcp_zc_msg_type_t */
+    uint8_t  am_id;   /* active message id, 0 for other types */
+    uint8_t  version; /* UCT_TCP_ZC_VERSION */
+    uint8_t  reserved;
+    uint32_t length;  /* bytes of data which follow the header(s) */
+} uct_tcp_zc_hdr_t;
+
+
+/* Follows uct_tcp_zc_hdr_t of PUT and GET_REQ */
+typedef struct UCS_S_PACKED uct_tcp_zc_rma_hdr {
+    uint64_t address; /* target address */
+    uint64_t key;     /* registration key from the rkey */
+    uint64_t length;  /* GET_REQ: bytes requested; PUT: equal to hdr.length */
+} uct_tcp_zc_rma_hdr_t;
+
+
+/* Largest data length of one PUT, GET or GET response */
+#define UCT_TCP_ZC_RMA_MAX_LENGTH (1ul << 30)
+
+
+/**
+ * Check a message header received from a peer.
+ *
+ * @param hdr         Header to check.
+ * @param is_request  Whether it came on an accepted connection (requests),
+ *                    or on a connection this side opened (answers).
+ * @param max_am      Largest active message payload.
+ *
+ * @return Size of the type-specific header which follows, or -1 if the header
+ *         is invalid.
+ */
+static inline ssize_t
+uct_tcp_zc_hdr_check(const uct_tcp_zc_hdr_t *hdr, int is_request,
+                     size_t max_am)
+{
+    if ((hdr->version != UCT_TCP_ZC_VERSION) || (hdr->reserved != 0)) {
+        return -1;
+    }
+
+    switch (hdr->type) {
+    case UCT_TCP_ZC_MSG_AM:
+        return (is_request && (hdr->length <= max_am)) ? 0 : -1;
+    case UCT_TCP_ZC_MSG_PUT:
+        return (is_request && (hdr->am_id == 0) &&
+                (hdr->length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ?
+                       sizeof(uct_tcp_zc_rma_hdr_t) : -1;
+    case UCT_TCP_ZC_MSG_GET_REQ:
+        return (is_request && (hdr->am_id == 0) && (hdr->length == 0)) ?
+                       sizeof(uct_tcp_zc_rma_hdr_t) : -1;
+    case UCT_TCP_ZC_MSG_KEEPALIVE:
+        return (is_request && (hdr->am_id == 0) && (hdr->length == 0)) ? 0 :
+                                                                        -1;
+    case UCT_TCP_ZC_MSG_PUT_ACK:
+        return (!is_request && (hdr->am_id == 0) && (hdr->length == 0)) ? 0 :
+                                                                         -1;
+    case UCT_TCP_ZC_MSG_GET_RESP:
+        return (!is_request && (hdr->am_id == 0) &&
+                (hdr->length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+
+/**
+ * Check the RMA header of a PUT or GET_REQ against the message header.
+ */
+static inline int uct_tcp_zc_rma_hdr_check(const uct_tcp_zc_hdr_t *hdr,
+                                           const uct_tcp_zc_rma_hdr_t *rma)
+{
+    if ((rma->length > UCT_TCP_ZC_RMA_MAX_LENGTH) ||
+        (rma->address + rma->length < rma->address)) {
+        return 0;
+    }
+
+    return (hdr->type != UCT_TCP_ZC_MSG_PUT) || (rma->length == hdr->length);
+}
+
+#endif
