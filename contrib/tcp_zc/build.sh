@@ -35,18 +35,35 @@ objdir=$builddir/$tree/obj
 prefix=$builddir/$tree/install
 mkdir -p "$objdir" "$prefix"
 
-# Lay this repository into the UCX tree
-overlay="src/uct/tcp_zc test/gtest/uct/tcp_zc
-         config/m4/liburing.m4 config/m4/libnl.m4 config/m4/cuda_drv_h.m4"
-for path in $overlay
-do
-    dst=$ucx_src/$path
+# Lay this repository into the UCX tree: directories are real ones in the
+# tree (autogen writes Makefile.in there, which differs between trees), with
+# a link for each file of this repository
+overlay_dirs="src/uct/tcp_zc test/gtest/uct/tcp_zc"
+overlay_files="config/m4/liburing.m4 config/m4/libnl.m4 config/m4/cuda_drv_h.m4"
+link_file() {
+    local dst=$ucx_src/$1
+
     if [ -e "$dst" ] && [ ! -L "$dst" ]
     then
         echo "tcp_zc: $dst exists and is not a link to this repository" >&2
         exit 1
     fi
-    ln -sfn "$topdir/$path" "$dst"
+    ln -sfn "$topdir/$1" "$dst"
+}
+for dir in $overlay_dirs
+do
+    [ -L "$ucx_src/$dir" ] && rm -f "$ucx_src/$dir"
+    mkdir -p "$ucx_src/$dir"
+    # links to files which are gone from this repository
+    find "$ucx_src/$dir" -maxdepth 1 -type l ! -exec test -e {} \; -delete
+    for file in $(cd "$topdir" && find "$dir" -maxdepth 1 -type f)
+    do
+        link_file "$file"
+    done
+done
+for file in $overlay_files
+do
+    link_file "$file"
 done
 
 # Apply the integration patch; when it changed since it was applied, take the
@@ -73,7 +90,8 @@ then
     export CC=${CC:-ccache gcc} CXX=${CXX:-ccache g++}
 fi
 
-if [ ! -x "$ucx_src/configure" ]
+if [ ! -x "$ucx_src/configure" ] || \
+   [ ! -f "$ucx_src/src/uct/tcp_zc/Makefile.in" ]
 then
     log "autogen in $ucx_src"
     (cd "$ucx_src" && ./autogen.sh) >"$builddir/$tree/autogen.log" 2>&1 || {
