@@ -96,6 +96,8 @@ typedef const uct_md_mem_reg_params_t *uct_tcp_zc_mem_reg_params_t;
 /* iface flag which tells UCP the transport crosses hosts */
 #define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE UCT_IFACE_FLAG_INTER_NODE
 
+typedef uct_ep_is_connected_params_t uct_tcp_zc_ep_is_connected_params_t;
+
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_tcp_zc_socket_create(int domain, int type, int *fd_p)
 {

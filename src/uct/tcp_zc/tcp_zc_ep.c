@@ -169,6 +169,11 @@ err_close:
     return status;
 }
 
+static void uct_tcp_zc_ep_pending_drop(uct_pending_req_t *req, void *arg)
+{
+    ucs_debug("tcp_zc ep %p: dropping pending request %p", arg, req);
+}
+
 static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_ep_t)
 {
     uct_tcp_zc_iface_t *iface = uct_tcp_zc_ep_iface(self);
@@ -180,9 +185,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_ep_t)
     }
 
     uct_pending_queue_purge(priv, &self->pending_q, 1,
-                            ((uct_pending_purge_callback_t)
-                                     ucs_empty_function),
-                            NULL);
+                            uct_tcp_zc_ep_pending_drop, self);
     ucs_list_del(&self->list);
     uct_tcp_zc_conn_cleanup(&self->conn, UCS_ERR_CANCELED);
 }
