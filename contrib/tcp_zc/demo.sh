@@ -17,6 +17,5 @@ echo "== tcp_zc configuration (ucx_info -c -f)"
 "$bin/ucx_info" -c -f | awk '/^#/ { doc = doc $0 "\n"; next }
                             /^UCX_TCP_ZC_/ { printf "%s%s\n\n", doc, $0 }
                             { doc = "" }'
-echo "== benchmark"
-echo "The tcp_zc data path is not available yet: there is no ucx_perftest"
-echo "comparison with UCX's tcp to show. 'make bench' says the same."
+echo "== ucx_perftest: UCX's tcp and tcp_zc side by side on lo (short preset)"
+"$(dirname "$0")/perf-compare.sh" "$treedir" short

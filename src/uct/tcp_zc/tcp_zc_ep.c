@@ -47,6 +47,17 @@ uct_tcp_zc_ep_check_send(const uct_tcp_zc_ep_t *ep)
     return uct_tcp_zc_ep_can_send(ep) ? UCS_OK : UCS_ERR_NO_RESOURCE;
 }
 
+/*
+ * The connection failed and the error handler has not been called yet: short
+ * and bcopy sends are dropped as if sent (the peer is gone), the handler tells
+ * the user right after.
+ */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_ep_drops_sends(const uct_tcp_zc_ep_t *ep)
+{
+    return (ep->status != UCS_OK) && (ep->err_cb_id != UCS_CALLBACKQ_ID_NULL);
+}
+
 static unsigned uct_tcp_zc_ep_report_failure(void *arg)
 {
     uct_tcp_zc_ep_t *ep = arg;
@@ -203,7 +214,11 @@ uct_tcp_zc_ep_send_staged(uct_tcp_zc_ep_t *ep, size_t length,
 
     status = uct_tcp_zc_conn_send(&ep->conn, uct_tcp_zc_ep_iface(ep)->tx_buf,
                                   length, NULL, 0, kind, NULL, NULL);
-    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+    if (UCS_STATUS_IS_ERR(status)) {
+        return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
+    }
+
+    return UCS_OK;
 }
 
 static UCS_F_ALWAYS_INLINE uct_tcp_zc_hdr_t *
@@ -233,7 +248,7 @@ ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
 
     status = uct_tcp_zc_ep_check_send(ep);
     if (status != UCS_OK) {
-        return status;
+        return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
     }
 
     hdr = uct_tcp_zc_ep_am_hdr(ep, am_id, sizeof(header) + length);
@@ -264,13 +279,16 @@ ucs_status_t uct_tcp_zc_ep_am_short_iov(uct_ep_h tl_ep, uint8_t am_id,
 
     status = uct_tcp_zc_ep_check_send(ep);
     if (status != UCS_OK) {
-        return status;
+        return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
     }
 
     hdr = uct_tcp_zc_ep_am_hdr(ep, am_id, length);
     ucs_iov_iter_init(&iov_iter);
     offset = uct_iov_to_buffer(iov, iovcnt, &iov_iter, hdr + 1, length);
     ucs_assert(offset == length);
+    uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
+                       UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, length,
+                       "SEND fd %d", ep->conn.fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, length);
     return uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + length,
                                      UCT_TCP_ZC_TX_SEND);
@@ -288,12 +306,16 @@ ssize_t uct_tcp_zc_ep_am_bcopy(uct_ep_h tl_ep, uint8_t am_id,
     UCT_CHECK_AM_ID(am_id);
 
     status = uct_tcp_zc_ep_check_send(ep);
-    if (status != UCS_OK) {
+    if ((status != UCS_OK) && !uct_tcp_zc_ep_drops_sends(ep)) {
         return status;
     }
 
     hdr    = uct_tcp_zc_ep_am_hdr(ep, am_id, 0);
     length = pack_cb(hdr + 1, arg);
+    if (status != UCS_OK) {
+        return length;
+    }
+
     ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
                 "am_bcopy packed %zu bytes", length);
     hdr->length = length;
@@ -363,6 +385,9 @@ ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
     hdr->reserved = 0;
     hdr->length   = length;
     memcpy(hdr + 1, header, header_length);
+    uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
+                       UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, header_length,
+                       "SEND fd %d", ep->conn.fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
 
     return uct_tcp_zc_conn_send(&ep->conn, hdr, sizeof(*hdr) + header_length,
@@ -381,10 +406,33 @@ uct_tcp_zc_ep_rma_req(uct_tcp_zc_rma_req_t *req, uint8_t type,
     req->hdr.version  = UCT_TCP_ZC_VERSION;
     req->hdr.reserved = 0;
     req->hdr.length   = (type == UCT_TCP_ZC_MSG_PUT) ? length : 0;
+    ucs_trace_data("tcp_zc %s length %zu remote_addr 0x%" PRIx64,
+                   (type == UCT_TCP_ZC_MSG_PUT) ? "PUT" : "GET", length,
+                   remote_addr);
     req->rma.address  = remote_addr;
     req->rma.key      = ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ? 0 :
                                                                     key->key;
     req->rma.length   = length;
+}
+
+/* Checks of a PUT or GET zcopy; converts its iov */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_ep_rma_zcopy_start(uct_tcp_zc_ep_t *ep, const uct_iov_t *iov,
+                              size_t iovcnt, struct iovec *vec,
+                              unsigned *vec_cnt, size_t *length_p)
+{
+    ucs_status_t status;
+
+    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "rma zcopy");
+
+    status = uct_tcp_zc_ep_check_send(ep);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    *length_p = uct_tcp_zc_ep_iov(iov, iovcnt, vec, vec_cnt);
+    UCT_CHECK_LENGTH(*length_p, 0, UCT_TCP_ZC_RMA_MAX_LENGTH, "rma zcopy");
+    return UCS_OK;
 }
 
 ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
@@ -400,7 +448,7 @@ ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
 
     status = uct_tcp_zc_ep_check_send(ep);
     if (status != UCS_OK) {
-        return status;
+        return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
     }
 
     req = (uct_tcp_zc_rma_req_t*)uct_tcp_zc_ep_iface(ep)->tx_buf;
@@ -421,12 +469,16 @@ ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
     size_t length;
 
     status = uct_tcp_zc_ep_check_send(ep);
-    if (status != UCS_OK) {
+    if ((status != UCS_OK) && !uct_tcp_zc_ep_drops_sends(ep)) {
         return status;
     }
 
     req    = (uct_tcp_zc_rma_req_t*)uct_tcp_zc_ep_iface(ep)->tx_buf;
     length = pack_cb(req + 1, arg);
+    if (status != UCS_OK) {
+        return length;
+    }
+
     ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
                 "put_bcopy packed %zu bytes", length);
     uct_tcp_zc_ep_rma_req(req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
@@ -448,15 +500,12 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     unsigned vec_cnt;
     size_t length;
 
-    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "put_zcopy");
-
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_rma_zcopy_start(ep, iov, iovcnt, vec, &vec_cnt,
+                                           &length);
     if (status != UCS_OK) {
         return status;
     }
 
-    length = uct_tcp_zc_ep_iov(iov, iovcnt, vec, &vec_cnt);
-    UCT_CHECK_LENGTH(length, 0, UCT_TCP_ZC_RMA_MAX_LENGTH, "put_zcopy");
     uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
     UCT_TL_EP_STAT_OP(&ep->super, PUT, ZCOPY, length);
 
@@ -540,15 +589,12 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     unsigned vec_cnt;
     size_t length;
 
-    UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "get_zcopy");
-
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_rma_zcopy_start(ep, iov, iovcnt, vec, &vec_cnt,
+                                           &length);
     if (status != UCS_OK) {
         return status;
     }
 
-    length = uct_tcp_zc_ep_iov(iov, iovcnt, vec, &vec_cnt);
-    UCT_CHECK_LENGTH(length, 0, UCT_TCP_ZC_RMA_MAX_LENGTH, "get_zcopy");
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_get(ep, vec, vec_cnt, length, remote_addr, rkey,
                              comp, &tx);

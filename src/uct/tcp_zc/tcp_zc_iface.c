@@ -108,6 +108,22 @@ static ucs_status_t uct_tcp_zc_iface_get_address(uct_iface_h tl_iface,
     return UCS_OK;
 }
 
+/* Not reachable: tell why, if the caller asked */
+static int
+uct_tcp_zc_iface_unreachable(const uct_iface_is_reachable_params_t *params,
+                             const char *reason)
+{
+    if (ucs_test_all_flags(params->field_mask,
+                           UCT_IFACE_IS_REACHABLE_FIELD_INFO_STRING |
+                           UCT_IFACE_IS_REACHABLE_FIELD_INFO_STRING_LENGTH) &&
+        (params->info_string != NULL) && (params->info_string_length > 0)) {
+        ucs_strncpy_zero(params->info_string, reason,
+                         params->info_string_length);
+    }
+
+    return 0;
+}
+
 static int
 uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
                                  const uct_iface_is_reachable_params_t *params)
@@ -119,21 +135,31 @@ uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
 
     if (!(params->field_mask & UCT_IFACE_IS_REACHABLE_FIELD_DEVICE_ADDR) ||
         (params->device_addr == NULL)) {
-        return 0;
+        return uct_tcp_zc_iface_unreachable(params, "no device address");
     }
 
     dev_addr    = (const uct_tcp_zc_device_addr_t*)params->device_addr;
     is_loopback = !!(dev_addr->flags & UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK);
-    if ((dev_addr->sa_family != iface->if_addr.ss_family) ||
-        (is_loopback != iface->is_loopback)) {
-        return 0;
+    if (dev_addr->flags & ~UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK) {
+        return uct_tcp_zc_iface_unreachable(params, "unknown address flags");
+    }
+
+    if (dev_addr->sa_family != iface->if_addr.ss_family) {
+        return uct_tcp_zc_iface_unreachable(params,
+                                            "different address family");
+    }
+
+    if (is_loopback != iface->is_loopback) {
+        return uct_tcp_zc_iface_unreachable(params, "loopback and network "
+                                                    "addresses do not mix");
     }
 
     if (is_loopback) {
         /* loopback reaches only the same network namespace */
         memcpy(&net_ns, dev_addr + 1, sizeof(net_ns));
         if (net_ns != ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET)) {
-            return 0;
+            return uct_tcp_zc_iface_unreachable(params,
+                                                "other network namespace");
         }
     }
 

@@ -58,12 +58,12 @@ protected:
         test_tcp_zc_base::cleanup();
     }
 
-    void open_peer(peer_t *peer)
+    void open_peer(peer_t *peer, const std::string &dev_name = "lo")
     {
         config_map_t config;
 
         config["MAX_NUM_EPS"] = "inf";
-        ASSERT_UCS_OK(open_iface("lo", config));
+        ASSERT_UCS_OK(open_iface(dev_name, config));
         peer->iface = m_iface;
         m_iface     = NULL;
 
@@ -155,6 +155,39 @@ protected:
     {
     }
 
+    typedef ucs_status_t (*rma_func_t)(uct_ep_h ep, const uct_iov_t *iov,
+                                       size_t iovcnt, uint64_t remote_addr,
+                                       uct_rkey_t rkey,
+                                       uct_completion_t *comp);
+
+    /* PUT or GET zero-copy of one buffer, waiting for its completion */
+    void rma_zcopy(rma_func_t func, uct_ep_h ep, void *buffer, size_t length,
+                   uct_mem_h memh, void *remote, uct_rkey_t rkey)
+    {
+        uct_completion_t comp;
+        ucs_status_t status;
+        uct_iov_t iov;
+
+        iov.buffer  = buffer;
+        iov.length  = length;
+        iov.memh    = memh;
+        iov.stride  = 0;
+        iov.count   = 1;
+        comp.func   = completion_cb;
+        comp.count  = 1;
+        comp.status = UCS_OK;
+        while ((status = func(ep, &iov, 1, (uintptr_t)remote, rkey, &comp)) ==
+               UCS_ERR_NO_RESOURCE) {
+            progress();
+        }
+
+        ASSERT_UCS_OK_OR_INPROGRESS(status);
+        if (status == UCS_INPROGRESS) {
+            ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
+        }
+        ASSERT_UCS_OK(comp.status);
+    }
+
     static uint64_t checksum(const void *buffer, size_t length)
     {
         const uint8_t *p = (const uint8_t*)buffer;
@@ -244,8 +277,6 @@ UCS_TEST_F(test_tcp_zc_xfer, data_integrity)
     uct_mem_h src_memh, dst_memh, back_memh;
     std::vector<uint8_t> rkey_buffer(256);
     uct_rkey_bundle_t rkey;
-    uct_completion_t comp;
-    uct_iov_t iov;
     unsigned i, num_puts = 0;
     uct_ep_h ep = create_ep(m_receiver);
 
@@ -275,44 +306,16 @@ UCS_TEST_F(test_tcp_zc_xfer, data_integrity)
             continue;
         }
 
-        /* PUT into the receiver's region, at an offset */
+        /* PUT into the receiver's region, at an offset; its completion
+         * means the data is in the target memory */
         size_t offset = ucs::rand() % (max_size - size + 1);
-        iov.buffer    = &src[0];
-        iov.length    = size;
-        iov.memh      = src_memh;
-        iov.stride    = 0;
-        iov.count     = 1;
-        comp.func     = completion_cb;
-        comp.count    = 1;
-        comp.status   = UCS_OK;
-        ucs_status_t status;
-        while ((status = uct_ep_put_zcopy(ep, &iov, 1,
-                                          (uintptr_t)&dst[offset], rkey.rkey,
-                                          &comp)) == UCS_ERR_NO_RESOURCE) {
-            progress();
-        }
-        ASSERT_UCS_OK_OR_INPROGRESS(status);
-        if (status == UCS_INPROGRESS) {
-            ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
-        }
-        ASSERT_UCS_OK(comp.status);
-        /* completion of a PUT means the data is in the target memory */
+        rma_zcopy(uct_ep_put_zcopy, ep, &src[0], size, src_memh,
+                  &dst[offset], rkey.rkey);
         EXPECT_EQ(sum, checksum(&dst[offset], size)) << "put " << size;
 
         /* GET it back */
-        iov.buffer  = &back[0];
-        iov.memh    = back_memh;
-        comp.count  = 1;
-        while ((status = uct_ep_get_zcopy(ep, &iov, 1,
-                                          (uintptr_t)&dst[offset], rkey.rkey,
-                                          &comp)) == UCS_ERR_NO_RESOURCE) {
-            progress();
-        }
-        ASSERT_UCS_OK_OR_INPROGRESS(status);
-        if (status == UCS_INPROGRESS) {
-            ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
-        }
-        ASSERT_UCS_OK(comp.status);
+        rma_zcopy(uct_ep_get_zcopy, ep, &back[0], size, back_memh,
+                  &dst[offset], rkey.rkey);
         EXPECT_EQ(sum, checksum(&back[0], size)) << "get " << size;
         ++num_puts;
     }
@@ -573,4 +576,50 @@ UCS_TEST_F(test_tcp_zc_xfer, peer_killed)
     EXPECT_EQ(1u, m_err_count);
     EXPECT_TRUE(UCS_STATUS_IS_ERR(m_err_status));
     EXPECT_NE(UCS_OK, uct_ep_flush(ep, 0, NULL));
+}
+
+/* The same over IPv6, between the two ends of the test's veth pair */
+UCS_TEST_F(test_tcp_zc_xfer, ipv6_veth)
+{
+    std::vector<std::string> veths = test_veth_devices();
+    std::vector<uint8_t> src(1 * UCS_MBYTE), dst(src.size());
+    std::vector<uint8_t> rkey_buffer(256);
+    uct_rkey_bundle_t rkey;
+    uct_mem_h memh;
+    config_map_t md_config;
+
+    if (veths.size() < 2) {
+        UCS_TEST_SKIP_R("no veth pair: TCP_ZC_TEST_VETH is set by the test "
+                        "runner (make test)");
+    }
+
+    uct_iface_close(m_sender.iface);
+    uct_iface_close(m_receiver.iface);
+    uct_md_close(m_md);
+    m_md                 = NULL;
+    md_config["AF_PRIO"] = "inet6";
+    ASSERT_UCS_OK(open_md(md_config));
+    open_peer(&m_sender, veths[0]);
+    open_peer(&m_receiver, veths[1]);
+    ASSERT_EQ(AF_INET6, ((uct_tcp_zc_device_addr_t*)&m_receiver.dev_addr[0])
+                                ->sa_family);
+
+    uct_ep_h ep = create_ep(m_receiver);
+    ASSERT_EQ(4, am_bcopy(ep, "inet", 4));
+    ASSERT_TRUE(wait_for([&]() { return m_am_count == 1; }));
+    EXPECT_EQ("inet", m_am_last);
+
+    fill_random(src, src.size());
+    ASSERT_UCS_OK(uct_md_mem_reg(m_md, &dst[0], dst.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &memh));
+    ASSERT_UCS_OK(uct_md_mkey_pack(m_md, memh, &rkey_buffer[0]));
+    ASSERT_UCS_OK(uct_rkey_unpack(m_component, &rkey_buffer[0], &rkey));
+
+    rma_zcopy(uct_ep_put_zcopy, ep, &src[0], src.size(), UCT_MEM_HANDLE_NULL,
+              &dst[0], rkey.rkey);
+    EXPECT_EQ(checksum(&src[0], src.size()), checksum(&dst[0], dst.size()));
+    EXPECT_EQ(0u, m_err_count);
+
+    uct_rkey_release(m_component, &rkey);
+    uct_md_mem_dereg(m_md, memh);
 }
