@@ -125,6 +125,7 @@ typedef enum {
 
 
 typedef enum {
+    UCT_TCP_ZC_RX_HELLO,     /* accepted connection: waiting for the hello */
     UCT_TCP_ZC_RX_HDR,       /* waiting for a complete message header */
     UCT_TCP_ZC_RX_PUT_DATA,  /* PUT data goes to the target memory */
     UCT_TCP_ZC_RX_GET_DATA   /* GET response data goes to the user iov */
@@ -152,7 +153,7 @@ typedef struct uct_tcp_zc_tx {
     uct_completion_t      *comp;
     unsigned              iovcnt;     /* entries in iov */
     unsigned              iov_index;  /* first entry not fully sent */
-    struct iovec          iov[UCT_TCP_ZC_MAX_IOV + 2];
+    struct iovec          iov[UCT_TCP_ZC_MAX_IOV + 3];
     /* GET: destination of the response data */
     struct iovec          get_iov[UCT_TCP_ZC_MAX_IOV];
     unsigned              get_iovcnt;
@@ -184,6 +185,10 @@ typedef struct uct_tcp_zc_conn {
     struct sockaddr_storage peer_addr;
     ucs_queue_head_t        tx_queue;  /* not fully written */
     ucs_queue_head_t        ans_queue; /* written, waiting for an answer */
+    /* connecting side: the hello goes out with the first message;
+     * accepted side: the hello which the peer sent */
+    uct_tcp_zc_hello_t      hello;
+    int                     hello_pending;
     struct {
         uct_tcp_zc_rx_state_t state;
         uint8_t               *buf;

@@ -59,7 +59,9 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
     conn->iface    = iface;
     conn->ep       = ep;
     conn->events   = 0;
-    conn->rx.state = UCT_TCP_ZC_RX_HDR;
+    conn->rx.state      = (ep == NULL) ? UCT_TCP_ZC_RX_HELLO :
+                                         UCT_TCP_ZC_RX_HDR;
+    conn->hello_pending = 0;
     conn->rx.head  = 0;
     conn->rx.tail  = 0;
     ucs_queue_head_init(&conn->tx_queue);
@@ -346,7 +348,8 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p)
 {
-    struct iovec vec[UCT_TCP_ZC_MAX_IOV + 2];
+    size_t pre_len = conn->hello_pending ? sizeof(conn->hello) : 0;
+    struct iovec vec[UCT_TCP_ZC_MAX_IOV + 3];
     uct_tcp_zc_tx_t *tx;
     unsigned i, vec_cnt;
     ssize_t sent;
@@ -354,9 +357,14 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
 
     ucs_assert(iovcnt <= UCT_TCP_ZC_MAX_IOV + 1);
 
-    vec[0].iov_base = (void*)hdr;
-    vec[0].iov_len  = hdr_len;
-    vec_cnt         = 1;
+    /* the hello, if not sent yet, and the headers */
+    vec_cnt = 0;
+    if (pre_len > 0) {
+        vec[vec_cnt].iov_base   = &conn->hello;
+        vec[vec_cnt++].iov_len  = pre_len;
+    }
+    vec[vec_cnt].iov_base   = (void*)hdr;
+    vec[vec_cnt++].iov_len  = hdr_len;
     for (i = 0; i < iovcnt; ++i) {
         if (iov[i].iov_len != 0) {
             vec[vec_cnt++] = iov[i];
@@ -374,14 +382,22 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
         }
     }
 
-    tx = ucs_malloc(sizeof(*tx) + hdr_len, "tcp_zc tx");
+    /* whatever was written, the hello now precedes the rest in the stream */
+    conn->hello_pending = 0;
+
+    tx = ucs_malloc(sizeof(*tx) + pre_len + hdr_len, "tcp_zc tx");
     if (tx == NULL) {
         ucs_error("failed to allocate tcp_zc send descriptor");
         return UCS_ERR_NO_MEMORY;
     }
 
-    memcpy(tx->data, hdr, hdr_len);
-    vec[0].iov_base = tx->data;
+    /* headers (and hello) are copied, data is referenced */
+    memcpy(tx->data, vec[0].iov_base, pre_len);
+    memcpy(tx->data + pre_len, hdr, hdr_len);
+    if (pre_len > 0) {
+        vec[0].iov_base = tx->data;
+    }
+    vec[(pre_len > 0) ? 1 : 0].iov_base = tx->data + pre_len;
     memcpy(tx->iov, vec, sizeof(*vec) * vec_cnt);
     tx->kind       = kind;
     tx->comp       = comp;
@@ -676,6 +692,24 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn)
     uct_tcp_zc_rma_hdr_t rma;
     ssize_t ext_len;
     ucs_status_t status;
+
+    if (conn->rx.state == UCT_TCP_ZC_RX_HELLO) {
+        if (avail < sizeof(conn->hello)) {
+            return 0;
+        }
+
+        memcpy(&conn->hello, ptr, sizeof(conn->hello));
+        if (!uct_tcp_zc_hello_check(&conn->hello)) {
+            uct_tcp_zc_conn_protocol_error(conn, "invalid hello");
+            return -1;
+        }
+
+        ucs_debug("tcp_zc conn %p fd %d: hello from iface port %u", conn,
+                  conn->fd, ntohs(conn->hello.port));
+        conn->rx.head  += sizeof(conn->hello);
+        conn->rx.state  = UCT_TCP_ZC_RX_HDR;
+        return 1;
+    }
 
     if (avail < sizeof(hdr)) {
         return 0;

@@ -159,6 +159,18 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_ep_t, const uct_ep_params_t *params)
         goto err_close;
     }
 
+    /* who is connecting: sent before the first message */
+    memset(&self->conn.hello, 0, sizeof(self->conn.hello));
+    self->conn.hello.magic     = UCT_TCP_ZC_MAGIC;
+    self->conn.hello.version   = UCT_TCP_ZC_VERSION;
+    self->conn.hello.sa_family = iface->if_addr.ss_family;
+    self->conn.hello.port      = htons(iface->listen_port);
+    memcpy(self->conn.hello.addr,
+           ucs_sockaddr_get_inet_addr((struct sockaddr*)&iface->if_addr),
+           (iface->if_addr.ss_family == AF_INET6) ? sizeof(struct in6_addr) :
+                                                   sizeof(struct in_addr));
+    self->conn.hello_pending = 1;
+
     ucs_list_add_tail(&iface->ep_list, &self->list);
 
     if (state == UCT_TCP_ZC_CONN_FAILED) {

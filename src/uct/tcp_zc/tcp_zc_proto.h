@@ -11,13 +11,17 @@
 #include <ucs/type/status.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 
 /*
  * Wire protocol of a tcp_zc connection.
  *
- * The connecting side sends requests: active messages, PUT (header + data
- * written to the target memory), GET requests and keepalive probes. The accepting side answers on the same socket, in request order:
+ * The connecting side starts with a hello which identifies it (protocol,
+ * version, its own iface address), sent with its first request so that an
+ * idle connection wakes nobody up. Then requests: active messages, PUT
+ * (header + data written to the target memory), GET requests and keepalive
+ * probes. The accepting side answers on the same socket, in request order:
  * one PUT acknowledgement per PUT once its data is in the target memory, and
  * one GET response (header + data) per GET request.
  *
@@ -27,8 +31,9 @@
  */
 
 
-/* Protocol version, carried in every message header */
+/* Protocol version, carried in the hello and in every message header */
 #define UCT_TCP_ZC_VERSION 1
+#define UCT_TCP_ZC_MAGIC   0x317a6370637475ull /* "utcpcz1" */
 
 
 typedef enum {
@@ -40,6 +45,17 @@ typedef enum {
     UCT_TCP_ZC_MSG_KEEPALIVE = 6, /* no payload, no answer */
     UCT_TCP_ZC_MSG_LAST
 } uct_tcp_zc_msg_type_t;
+
+
+/* First bytes of a connection, from the connecting side */
+typedef struct UCS_S_PACKED uct_tcp_zc_hello {
+    uint64_t magic;     /* UCT_TCP_ZC_MAGIC */
+    uint8_t  version;   /* UCT_TCP_ZC_VERSION */
+    uint8_t  sa_family; /* address family of the connecting iface */
+    uint16_t port;      /* listener port of the connecting iface, network order */
+    uint32_t reserved;
+    uint8_t  addr[16];  /* IP address of the connecting iface */
+} uct_tcp_zc_hello_t;
 
 
 /* Header of every message */
@@ -105,6 +121,18 @@ uct_tcp_zc_hdr_check(const uct_tcp_zc_hdr_t *hdr, int is_request,
     default:
         return -1;
     }
+}
+
+
+/**
+ * Check the hello of a new connection.
+ */
+static inline int uct_tcp_zc_hello_check(const uct_tcp_zc_hello_t *hello)
+{
+    return (hello->magic == UCT_TCP_ZC_MAGIC) &&
+           (hello->version == UCT_TCP_ZC_VERSION) &&
+           ((hello->sa_family == AF_INET) || (hello->sa_family == AF_INET6)) &&
+           (hello->reserved == 0);
 }
 
 

@@ -252,6 +252,44 @@ protected:
         return ret;
     }
 
+    /* A raw TCP connection to the receiver's listener, which introduces
+     * itself with a hello, valid or not */
+    int raw_connect(bool valid_hello = true)
+    {
+        struct sockaddr_in addr = {};
+        uct_tcp_zc_hello_t hello;
+        uint16_t port;
+        int fd;
+
+        memcpy(&port, &m_receiver.iface_addr[0], sizeof(port));
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        EXPECT_GE(fd, 0);
+        addr.sin_family      = AF_INET;
+        addr.sin_port        = port;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(0, connect(fd, (struct sockaddr*)&addr, sizeof(addr)));
+
+        memset(&hello, 0, sizeof(hello));
+        hello.magic     = valid_hello ? UCT_TCP_ZC_MAGIC : 0x1234;
+        hello.version   = UCT_TCP_ZC_VERSION;
+        hello.sa_family = AF_INET;
+        EXPECT_EQ((ssize_t)sizeof(hello), send(fd, &hello, sizeof(hello), 0));
+        return fd;
+    }
+
+    /* progress until the receiver closed the raw connection */
+    bool wait_closed(int fd)
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        ssize_t ret;
+        char c;
+
+        return wait_for([&]() {
+            ret = recv(fd, &c, 1, MSG_DONTWAIT);
+            return (ret == 0) || ((ret < 0) && (errno != EAGAIN));
+        }, 10.0);
+    }
+
     static const uint8_t AM_ID = 7;
 
     peer_t                 m_sender;
@@ -413,33 +451,20 @@ UCS_TEST_F(test_tcp_zc_xfer, malformed_header)
         {"answer on a request stream", {UCT_TCP_ZC_MSG_PUT_ACK, 0,
                                         UCT_TCP_ZC_VERSION, 0, 0}}
     };
-    uint16_t port;
-    char c;
+    int fd;
 
-    memcpy(&port, &m_receiver.iface_addr[0], sizeof(port));
     for (size_t i = 0; i < ucs_static_array_size(bad); ++i) {
-        struct sockaddr_in addr = {};
-        int fd                  = socket(AF_INET, SOCK_STREAM, 0);
-
-        ASSERT_GE(fd, 0);
-        addr.sin_family      = AF_INET;
-        addr.sin_port        = port;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(0, connect(fd, (struct sockaddr*)&addr, sizeof(addr)));
+        fd = raw_connect();
         ASSERT_EQ((ssize_t)sizeof(bad[i].hdr),
                   send(fd, &bad[i].hdr, sizeof(bad[i].hdr), 0));
-
-        /* the receiver closes the connection */
-        ssize_t ret;
-        {
-            scoped_log_handler wrap_err(wrap_errors_logger);
-            ASSERT_TRUE(wait_for([&]() {
-                ret = recv(fd, &c, 1, MSG_DONTWAIT);
-                return (ret == 0) || ((ret < 0) && (errno != EAGAIN));
-            }, 10.0)) << bad[i].name;
-        }
+        EXPECT_TRUE(wait_closed(fd)) << bad[i].name;
         close(fd);
     }
+
+    /* a connection which does not start with a valid hello */
+    fd = raw_connect(false);
+    EXPECT_TRUE(wait_closed(fd)) << "invalid hello";
+    close(fd);
 
     EXPECT_EQ(0u, m_am_count);
 
@@ -456,10 +481,8 @@ UCS_TEST_F(test_tcp_zc_xfer, malformed_header)
  */
 UCS_TEST_F(test_tcp_zc_xfer, put_outside_registration)
 {
-    std::vector<uint8_t> buffer(4096, 0x5a), outside(64, 0x33);
+    std::vector<uint8_t> buffer(4096, 0x5a);
     uct_mem_h memh;
-    uint16_t port;
-    char c;
 
     ASSERT_UCS_OK(uct_md_mem_reg(m_md, &buffer[0], buffer.size(),
                                  UCT_MD_MEM_ACCESS_ALL, &memh));
@@ -480,23 +503,9 @@ UCS_TEST_F(test_tcp_zc_xfer, put_outside_registration)
     /* overlaps the end of the registered region */
     req.rma.address = (uintptr_t)&buffer[buffer.size() - 32];
 
-    memcpy(&port, &m_receiver.iface_addr[0], sizeof(port));
-    struct sockaddr_in addr = {};
-    int fd                  = socket(AF_INET, SOCK_STREAM, 0);
-    addr.sin_family         = AF_INET;
-    addr.sin_port           = port;
-    addr.sin_addr.s_addr    = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(0, connect(fd, (struct sockaddr*)&addr, sizeof(addr)));
+    int fd = raw_connect();
     ASSERT_EQ((ssize_t)sizeof(req), send(fd, &req, sizeof(req), 0));
-
-    {
-        scoped_log_handler wrap_err(wrap_errors_logger);
-        ssize_t ret;
-        ASSERT_TRUE(wait_for([&]() {
-            ret = recv(fd, &c, 1, MSG_DONTWAIT);
-            return (ret == 0) || ((ret < 0) && (errno != EAGAIN));
-        }, 10.0));
-    }
+    EXPECT_TRUE(wait_closed(fd));
     close(fd);
 
     for (size_t i = 0; i < buffer.size(); ++i) {
