@@ -4,7 +4,9 @@
 # script creates, so no test can reach an interface of the machine:
 #  - the module's own tests (test_tcp_zc*) with "lo" and a veth pair with
 #    addresses from 198.51.100.0/24 and 2001:db8:5133::/64;
-#  - UCX's generic UCT tests instantiated for tcp_zc (tcp_zc/*) with "lo" only.
+#  - UCX's generic UCT tests instantiated for tcp_zc (tcp_zc/*) with "lo" only;
+#  - ucx_perftest over UCP with UCX_TLS=tcp_zc,self (eager and rendezvous
+#    sizes), with "lo" only.
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero if a test
 # failed or none ran.
 #
@@ -94,9 +96,42 @@ run_gtest() {
     skipped=$((skipped + s))
 }
 
+# run_perftest <test> <size>: one UCP ucx_perftest run over tcp_zc
+run_perftest() {
+    local test=$1 size=$2 port=$((30000 + $$ % 10000 + RANDOM % 1000))
+    local log=$logdir/perftest-$test-$size.log
+    local perftest=$treedir/install/bin/ucx_perftest
+    local env="UCX_TLS=tcp_zc,self UCX_NET_DEVICES=lo"
+
+    nsrun env $env timeout 60 "$perftest" -p $port >"$log.server" 2>&1 &
+    local server=$!
+    sleep 0.5
+    if nsrun env $env timeout 60 "$perftest" 127.0.0.1 -p $port -t "$test"            -s "$size" -n 200 >"$log" 2>&1 && grep -q "^Final:" "$log" &&
+       wait $server
+    then
+        echo "[       OK ] ucp perftest $test $size"
+        passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] ucp perftest $test $size (see $log)"
+        tail -n 5 "$log"
+        failed=$((failed + 1))
+        kill $server 2>/dev/null || true
+    fi
+}
+
 mkdir -p "$logdir"
 run_gtest module veth "$module_filter" TCP_ZC_TEST_VETH="$veth0 $veth1"
 run_gtest generic lo "$generic_filter"
+
+if [ "${UCP_PERFTEST:-y}" = "y" ]
+then
+    make_netns lo
+    for spec in tag_lat:8 tag_bw:65536 tag_bw:1048576 ucp_put_bw:1048576 \
+                ucp_get:1048576
+    do
+        run_perftest "${spec%:*}" "${spec#*:}"
+    done
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ $((passed + skipped)) -gt 0 ]

@@ -42,6 +42,14 @@ uct_tcp_zc_md_attr_init(uct_tcp_zc_md_attr_t *attr)
     uct_md_base_md_query(attr);
 }
 
+/* Memory types whose registrations UCP may keep in its registration cache */
+static UCS_F_ALWAYS_INLINE void
+uct_tcp_zc_md_attr_set_cache_mem_types(uct_tcp_zc_md_attr_t *attr,
+                                       uint64_t mem_types)
+{
+    attr->cache_mem_types = mem_types;
+}
+
 /* mem_reg: parameters structure, may carry a dmabuf */
 typedef const uct_md_mem_reg_params_t *uct_tcp_zc_mem_reg_params_t;
 #define UCT_TCP_ZC_MEM_REG_FLAGS(_params) \
@@ -116,6 +124,13 @@ uct_tcp_zc_md_attr_init(uct_tcp_zc_md_attr_t *attr)
     attr->cap.max_reg = ULONG_MAX;
     attr->reg_cost    = ucs_linear_func_make(0, 0);
     memset(&attr->local_cpus, 0xff, sizeof(attr->local_cpus));
+}
+
+/* 1.13: UCP caches registrations of every md */
+static UCS_F_ALWAYS_INLINE void
+uct_tcp_zc_md_attr_set_cache_mem_types(uct_tcp_zc_md_attr_t *attr,
+                                       uint64_t mem_types)
+{
 }
 
 typedef unsigned uct_tcp_zc_mem_reg_params_t;

@@ -41,6 +41,8 @@ static ucs_status_t uct_tcp_zc_md_query(uct_md_h md, uct_tcp_zc_md_attr_t *attr)
     UCT_TCP_ZC_MD_CAP(attr, reg_mem_types)    = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     UCT_TCP_ZC_MD_CAP(attr, access_mem_types) = UCS_BIT(UCS_MEMORY_TYPE_HOST);
     UCT_TCP_ZC_MD_CAP(attr, max_reg)          = ULONG_MAX;
+    uct_tcp_zc_md_attr_set_cache_mem_types(attr,
+                                           UCS_BIT(UCS_MEMORY_TYPE_HOST));
     attr->rkey_packed_size                    = sizeof(uct_tcp_zc_packed_rkey_t);
     attr->reg_cost                            = ucs_linear_func_make(50e-9, 0);
     return UCS_OK;
