@@ -154,8 +154,19 @@ static void uct_tcp_zc_conn_purge_queue(ucs_queue_head_t *queue,
 /* Close the socket; outstanding operations complete with the given status */
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
 {
+    char buf[256];
+    unsigned i;
+
     if (conn->fd != -1) {
         ucs_event_set_del(conn->iface->event_set, conn->fd);
+        /* closing with unread data would send a reset, which drops what
+         * this side wrote and the peer did not get yet: read answers that
+         * are already here, a bounded number of times */
+        for (i = 0; i < 64; ++i) {
+            if (recv(conn->fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+                break;
+            }
+        }
         ucs_close_fd(&conn->fd);
     }
 
