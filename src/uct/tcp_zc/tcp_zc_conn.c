@@ -363,6 +363,7 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     struct iovec vec[UCT_TCP_ZC_MAX_IOV + 3];
     uct_tcp_zc_tx_t *tx;
     unsigned i, vec_cnt;
+    size_t total;
     ssize_t sent;
     int can_send;
 
@@ -376,9 +377,11 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     }
     vec[vec_cnt].iov_base   = (void*)hdr;
     vec[vec_cnt++].iov_len  = hdr_len;
+    total                   = pre_len + hdr_len;
     for (i = 0; i < iovcnt; ++i) {
         if (iov[i].iov_len != 0) {
-            vec[vec_cnt++] = iov[i];
+            vec[vec_cnt++]  = iov[i];
+            total          += iov[i].iov_len;
         }
     }
 
@@ -393,14 +396,25 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
         }
     }
 
-    /* whatever was written, the hello now precedes the rest in the stream */
-    conn->hello_pending = 0;
+    if ((kind == UCT_TCP_ZC_TX_SEND) && (sent == (ssize_t)total)) {
+        /* all written at once and nothing to wait for */
+        conn->hello_pending = 0;
+        return UCS_OK;
+    }
 
     tx = ucs_malloc(sizeof(*tx) + pre_len + hdr_len, "tcp_zc tx");
     if (tx == NULL) {
         ucs_error("failed to allocate tcp_zc send descriptor");
+        if (sent > 0) {
+            /* the stream holds part of a message: it cannot go on */
+            uct_tcp_zc_conn_fail(conn, UCS_ERR_NO_MEMORY, UCS_LOG_LEVEL_ERROR,
+                                 "no memory for a partly written message");
+        }
         return UCS_ERR_NO_MEMORY;
     }
+
+    /* the hello now precedes the rest in the stream */
+    conn->hello_pending = 0;
 
     /* headers (and hello) are copied, data is referenced */
     memcpy(tx->data, vec[0].iov_base, pre_len);
@@ -419,14 +433,7 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     tx->bounce     = NULL;
 
     if (uct_tcp_zc_tx_advance(tx, sent)) {
-        /* all written at once */
-        if (kind == UCT_TCP_ZC_TX_SEND) {
-            ucs_free(tx);
-            return UCS_OK;
-        }
-
-        /* ordered after answers still outstanding */
-
+        /* all written at once; waits for its answer, in order */
         ucs_queue_push(&conn->ans_queue, &tx->queue);
     } else {
         ucs_queue_push(&conn->tx_queue, &tx->queue);
