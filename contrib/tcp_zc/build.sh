@@ -98,6 +98,18 @@ then
         tail -n 30 "$builddir/$tree/autogen.log" >&2; exit 1; }
 fi
 
+# the module's Makefile.am changed: regenerate its Makefile only
+module_am=src/uct/tcp_zc/Makefile
+if [ "$ucx_src/$module_am.am" -nt "$ucx_src/$module_am.in" ]
+then
+    log "automake $module_am in $ucx_src"
+    (cd "$ucx_src" && automake "$module_am") >&2
+    if [ -f "$objdir/config.status" ]
+    then
+        (cd "$objdir" && ./config.status "$module_am" depfiles) >/dev/null
+    fi
+fi
+
 if [ ! -f "$objdir/config.status" ] || \
    [ "$ucx_src/configure" -nt "$objdir/config.status" ]
 then

@@ -9,12 +9,16 @@
 
 #include "tcp_zc_compat.h"
 #include "tcp_zc_proto.h"
+#include "tcp_zc_tx.h"
+#include "tcp_zc_zcid.h"
 
 #include <uct/tcp/tcp_base.h>
 #include <ucs/datastruct/khash.h>
 #include <ucs/datastruct/list.h>
 #include <ucs/datastruct/queue.h>
 #include <ucs/sys/event_set.h>
+#include <ucs/stats/stats.h>
+#include <ucs/time/time.h>
 #include <net/if.h>
 #include <sys/uio.h>
 
@@ -107,6 +111,31 @@ typedef struct uct_tcp_zc_md {
 } uct_tcp_zc_md_t;
 
 
+/* Zero-copy send engine */
+typedef enum {
+    UCT_TCP_ZC_ENGINE_AUTO,
+    UCT_TCP_ZC_ENGINE_ERRQUEUE, /* MSG_ZEROCOPY, notifications in the error
+                                   queue of the socket */
+    UCT_TCP_ZC_ENGINE_URING,    /* io_uring SENDMSG_ZC */
+    UCT_TCP_ZC_ENGINE_NONE,     /* copying sends only */
+    UCT_TCP_ZC_ENGINE_LAST
+} uct_tcp_zc_engine_t;
+
+
+/* Zero-copy send counters of an iface */
+enum {
+    UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS,    /* send calls made zero-copy */
+    UCT_TCP_ZC_IFACE_STAT_ZCOPY_BYTES,    /* bytes sent zero-copy */
+    UCT_TCP_ZC_IFACE_STAT_COPIED_BYTES,   /* of those, reported copied */
+    UCT_TCP_ZC_IFACE_STAT_FALLBACK_NOBUFS, /* ENOBUFS: sent with a copy */
+    UCT_TCP_ZC_IFACE_STAT_FALLBACK_BUSY,  /* id window or ring full */
+    UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED, /* sockets switched to copies */
+    UCT_TCP_ZC_IFACE_STAT_FALLBACK_UNSUPP, /* no kernel support */
+    UCT_TCP_ZC_IFACE_STAT_REPROBE,        /* zero-copy tried again */
+    UCT_TCP_ZC_IFACE_STAT_LAST
+};
+
+
 typedef struct uct_tcp_zc_iface_config {
     uct_iface_config_t             super;
     uct_tcp_send_recv_buf_config_t sockopt;
@@ -114,6 +143,10 @@ typedef struct uct_tcp_zc_iface_config {
     size_t                         zcopy_thresh;
     size_t                         seg_size;
     int                            nodelay;
+    ucs_ternary_auto_value_t       zcopy;
+    uct_tcp_zc_engine_t            tx_engine;
+    double                         zcopy_reprobe;
+    unsigned                       uring_entries;
 } uct_tcp_zc_iface_config_t;
 
 
@@ -141,16 +174,37 @@ typedef enum {
 } uct_tcp_zc_tx_kind_t;
 
 
+/* Send descriptor flags */
+enum {
+    UCT_TCP_ZC_TX_FLAG_ZCOPY = UCS_BIT(0), /* payload may be sent zero-copy */
+    UCT_TCP_ZC_TX_FLAG_ZCID  = UCS_BIT(1), /* zc_last is a MSG_ZEROCOPY id */
+    UCT_TCP_ZC_TX_FLAG_BUSY  = UCS_BIT(2)  /* io_uring send in flight */
+};
+
+
+typedef struct uct_tcp_zc_conn uct_tcp_zc_conn_t;
+
+
 /**
  * A send operation queued on a connection: not yet fully written to the
- * socket (tx queue), or written and waiting for the peer's answer (answer
+ * socket (tx queue), written and waiting for the peer's answer (answer
+ * queue), or waiting for the kernel to release zero-copy pages (zcopy
  * queue). Headers and copied payload live in the descriptor until it
  * completes; zcopy payload stays in the user buffers.
  */
 typedef struct uct_tcp_zc_tx {
     ucs_queue_elem_t      queue;
     uct_tcp_zc_tx_kind_t  kind;
+    uint8_t               flags;
     uct_completion_t      *comp;
+    /* zero-copy: the connection (NULL once it closed), the last
+     * MSG_ZEROCOPY id used, io_uring notifications still to come and the
+     * bytes they cover, the io_uring request */
+    uct_tcp_zc_conn_t     *conn;
+    uint32_t              zc_last;
+    unsigned              zc_notifs;
+    size_t                zc_notif_bytes;
+    struct msghdr         msg;
     unsigned              iovcnt;     /* entries in iov */
     unsigned              iov_index;  /* first entry not fully sent */
     struct iovec          iov[UCT_TCP_ZC_MAX_IOV + 3];
@@ -171,11 +225,18 @@ typedef struct uct_tcp_zc_iface uct_tcp_zc_iface_t;
 typedef struct uct_tcp_zc_ep    uct_tcp_zc_ep_t;
 
 
+/* MSG_ZEROCOPY ids of a connection, allocated when first used */
+typedef struct uct_tcp_zc_conn_zcids {
+    uct_tcp_zc_zcid_t ids;
+    uint32_t          bytes[UCT_TCP_ZC_ZCID_WINDOW]; /* sent per id */
+} uct_tcp_zc_conn_zcids_t;
+
+
 /**
  * A TCP connection. Each endpoint opens one and sends requests on it; the
  * peer accepts it and answers on it. Accepted connections have no endpoint.
  */
-typedef struct uct_tcp_zc_conn {
+struct uct_tcp_zc_conn {
     int                     fd;
     uct_tcp_zc_conn_state_t state;
     uct_tcp_zc_iface_t      *iface;
@@ -185,6 +246,13 @@ typedef struct uct_tcp_zc_conn {
     struct sockaddr_storage peer_addr;
     ucs_queue_head_t        tx_queue;  /* not fully written */
     ucs_queue_head_t        ans_queue; /* written, waiting for an answer */
+    ucs_queue_head_t        zc_queue;  /* the kernel holds zero-copy pages */
+    struct {
+        uct_tcp_zc_conn_zcids_t *ids;
+        int                     enabled;  /* zero-copy sends are on */
+        unsigned                copied;   /* consecutive ids copied */
+        ucs_time_t              reprobe_time; /* when to try again */
+    } zc;
     /* connecting side: the hello goes out with the first message;
      * accepted side: the hello which the peer sent */
     uct_tcp_zc_hello_t      hello;
@@ -201,7 +269,7 @@ typedef struct uct_tcp_zc_conn {
         size_t                remaining; /* bytes of data still expected */
         struct iovec          put_iov;   /* PUT destination */
     } rx;
-} uct_tcp_zc_conn_t;
+};
 
 
 struct uct_tcp_zc_ep {
@@ -227,11 +295,30 @@ struct uct_tcp_zc_iface {
     uint8_t                     *tx_buf;    /* short/bcopy staging */
     struct {
         uct_tcp_send_recv_buf_config_t sockopt;
-        size_t                         zcopy_thresh;
         size_t                         seg_size;
         int                            nodelay;
     } config;
+    struct {
+        uct_tcp_zc_engine_t      engine;  /* NONE: zero-copy is off */
+        ucs_ternary_auto_value_t mode;    /* YES: even if the kernel copies */
+        size_t                   thresh;
+        ucs_time_t               reprobe_interval;
+        uct_tcp_zc_uring_t       *uring;
+        /* sends of closed connections which io_uring still holds */
+        ucs_queue_head_t         orphans;
+        uint64_t                 counters[UCT_TCP_ZC_IFACE_STAT_LAST];
+        UCS_STATS_NODE_DECLARE(stats)
+    } zc;
 };
+
+
+/* Count a zero-copy event of an iface */
+#define UCT_TCP_ZC_IFACE_STAT(_iface, _counter, _value) \
+    do { \
+        (_iface)->zc.counters[UCT_TCP_ZC_IFACE_STAT_##_counter] += (_value); \
+        UCS_STATS_UPDATE_COUNTER((_iface)->zc.stats, \
+                                 UCT_TCP_ZC_IFACE_STAT_##_counter, (_value)); \
+    } while (0)
 
 
 extern uct_component_t uct_tcp_zc_component;
@@ -249,11 +336,17 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
                                   uct_tcp_zc_conn_state_t state);
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status);
 void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status);
+ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
+                                unsigned iovcnt, int flags);
 ucs_status_t
 uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
-                     const struct iovec *iov, unsigned iovcnt,
+                     const struct iovec *iov, unsigned iovcnt, int zcopy,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p);
+void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_uring_comp(void *arg,
+                                const uct_tcp_zc_uring_comp_t *comp);
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp);
 ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);

@@ -13,6 +13,7 @@
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
 #include <sys/socket.h>
+#include <poll.h>
 
 
 /*
@@ -22,6 +23,15 @@
 
 /* Socket reads per connection and progress call */
 #define UCT_TCP_ZC_RX_FILLS_MAX 16
+
+
+/* Consecutive ids reported copied which turn zero-copy off on a socket */
+#define UCT_TCP_ZC_COPIED_MAX 8
+
+
+/* How long closing a connection waits for the kernel to release zero-copy
+ * pages before it aborts the connection */
+#define UCT_TCP_ZC_CLOSE_DRAIN_TIME_MS 100
 
 
 /* Headers which precede the data of a received message */
@@ -66,6 +76,8 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
     conn->rx.tail  = 0;
     ucs_queue_head_init(&conn->tx_queue);
     ucs_queue_head_init(&conn->ans_queue);
+    ucs_queue_head_init(&conn->zc_queue);
+    uct_tcp_zc_conn_zcopy_init(conn);
 
     conn->rx.buf = ucs_malloc(uct_tcp_zc_conn_rx_buf_size(iface),
                               "tcp_zc rx buffer");
@@ -128,7 +140,8 @@ ucs_status_t uct_tcp_zc_conn_set_events(uct_tcp_zc_conn_t *conn,
 int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn)
 {
     return ucs_queue_is_empty(&conn->tx_queue) &&
-           ucs_queue_is_empty(&conn->ans_queue);
+           ucs_queue_is_empty(&conn->ans_queue) &&
+           ucs_queue_is_empty(&conn->zc_queue);
 }
 
 /* Complete a descriptor which left the queues */
@@ -141,14 +154,98 @@ static void uct_tcp_zc_tx_completed(uct_tcp_zc_tx_t *tx, ucs_status_t status)
     ucs_free(tx);
 }
 
-static void uct_tcp_zc_conn_purge_queue(ucs_queue_head_t *queue,
+/* Whether the kernel released every zero-copy page of tx */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_tx_zc_done(const uct_tcp_zc_conn_t *conn, const uct_tcp_zc_tx_t *tx)
+{
+    return (tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) &&
+           (!(tx->flags & UCT_TCP_ZC_TX_FLAG_ZCID) ||
+            uct_tcp_zc_zcid_is_done(&conn->zc.ids->ids, tx->zc_last));
+}
+
+/*
+ * Complete the operations of a closing connection. Descriptors which
+ * io_uring still uses complete now, and are freed when io_uring lets go.
+ */
+static void uct_tcp_zc_conn_purge_queue(uct_tcp_zc_conn_t *conn,
+                                        ucs_queue_head_t *queue,
                                         ucs_status_t status)
 {
     uct_tcp_zc_tx_t *tx;
 
     ucs_queue_for_each_extract(tx, queue, queue, 1) {
-        uct_tcp_zc_tx_completed(tx, status);
+        if ((tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+            uct_tcp_zc_tx_completed(tx, status);
+            continue;
+        }
+
+        if (tx->comp != NULL) {
+            uct_invoke_completion(tx->comp, status);
+            tx->comp = NULL;
+        }
+        tx->conn = NULL;
+        ucs_queue_push(&conn->iface->zc.orphans, &tx->queue);
     }
+}
+
+static void
+uct_tcp_zc_conn_drain_notif(void *arg, const uct_tcp_zc_zc_notif_t *notif)
+{
+    uct_tcp_zc_conn_t *conn = arg;
+
+    (void)uct_tcp_zc_zcid_complete(&conn->zc.ids->ids, notif->lo, notif->hi);
+}
+
+/* Closing with zero-copy sends outstanding: wait a little for the kernel to
+ * release their pages, then abort the connection, which frees its send
+ * buffers at once */
+static int uct_tcp_zc_conn_uring_holds(const ucs_queue_head_t *queue)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    ucs_queue_for_each(tx, queue, queue) {
+        if ((tx->zc_notifs > 0) || (tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
+{
+    struct linger linger = {.l_onoff = 1, .l_linger = 0};
+    struct pollfd pfd;
+    unsigned i;
+
+    if (conn->zc.ids != NULL) {
+        pfd.fd     = conn->fd;
+        pfd.events = 0;
+        for (i = 0; (i < UCT_TCP_ZC_CLOSE_DRAIN_TIME_MS) &&
+                    (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) > 0);
+             ++i) {
+            if (uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_drain_notif,
+                                         conn) < 0) {
+                break;
+            }
+
+            (void)poll(&pfd, 1, 1);
+        }
+
+        if (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) == 0) {
+            return;
+        }
+    } else if (!uct_tcp_zc_conn_uring_holds(&conn->tx_queue) &&
+               !uct_tcp_zc_conn_uring_holds(&conn->zc_queue)) {
+        return;
+    }
+
+    ucs_debug("tcp_zc conn %p fd %d: aborting with zero-copy sends "
+              "outstanding", conn, conn->fd);
+    /* io_uring requests keep the socket open: make them fail */
+    shutdown(conn->fd, SHUT_RDWR);
+    (void)setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &linger,
+                     sizeof(linger));
 }
 
 /* Close the socket; outstanding operations complete with the given status */
@@ -167,13 +264,15 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
                 break;
             }
         }
+        uct_tcp_zc_conn_drain_zcopy(conn);
         ucs_close_fd(&conn->fd);
     }
 
     conn->state  = UCT_TCP_ZC_CONN_FAILED;
     conn->events = 0;
-    uct_tcp_zc_conn_purge_queue(&conn->tx_queue, status);
-    uct_tcp_zc_conn_purge_queue(&conn->ans_queue, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->tx_queue, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->ans_queue, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, status);
 }
 
 void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status)
@@ -181,6 +280,8 @@ void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status)
     uct_tcp_zc_conn_close(conn, status);
     ucs_free(conn->rx.buf);
     conn->rx.buf = NULL;
+    ucs_free(conn->zc.ids);
+    conn->zc.ids = NULL;
 }
 
 /*
@@ -225,6 +326,49 @@ static void uct_tcp_zc_conn_protocol_error(uct_tcp_zc_conn_t *conn,
     uct_tcp_zc_conn_fail(conn, UCS_ERR_IO_ERROR, UCS_LOG_LEVEL_ERROR, msg);
 }
 
+/*
+ * Complete what the kernel released from the zcopy queue. A flush marker
+ * there completes when everything queued before it did.
+ */
+static void uct_tcp_zc_conn_progress_zc_queue(uct_tcp_zc_conn_t *conn)
+{
+    ucs_queue_head_t done;
+    ucs_queue_iter_t iter;
+    uct_tcp_zc_tx_t *tx;
+    int is_first;
+
+    ucs_queue_head_init(&done);
+    is_first = 1;
+    ucs_queue_for_each_safe(tx, iter, &conn->zc_queue, queue) {
+        if ((tx->kind == UCT_TCP_ZC_TX_FLUSH) ?
+                    is_first : uct_tcp_zc_tx_zc_done(conn, tx)) {
+            ucs_queue_del_iter(&conn->zc_queue, iter);
+            ucs_queue_push(&done, &tx->queue);
+        } else {
+            is_first = 0;
+        }
+    }
+
+    /* completion callbacks may send on this connection */
+    ucs_queue_for_each_extract(tx, &done, queue, 1) {
+        uct_tcp_zc_tx_completed(tx, UCS_OK);
+    }
+}
+
+/* An operation got what it waited for from the peer, or needed nothing:
+ * complete it, or let it wait for the kernel to release its pages */
+static void uct_tcp_zc_conn_tx_done(uct_tcp_zc_conn_t *conn,
+                                    uct_tcp_zc_tx_t *tx)
+{
+    if ((tx->kind == UCT_TCP_ZC_TX_FLUSH) ?
+                ucs_queue_is_empty(&conn->zc_queue) :
+                uct_tcp_zc_tx_zc_done(conn, tx)) {
+        uct_tcp_zc_tx_completed(tx, UCS_OK);
+    } else {
+        ucs_queue_push(&conn->zc_queue, &tx->queue);
+    }
+}
+
 /* Complete flush markers at the head of the answer queue */
 static void uct_tcp_zc_conn_complete_flushes(uct_tcp_zc_conn_t *conn)
 {
@@ -238,7 +382,7 @@ static void uct_tcp_zc_conn_complete_flushes(uct_tcp_zc_conn_t *conn)
         }
 
         ucs_queue_pull_non_empty(&conn->ans_queue);
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+        uct_tcp_zc_conn_tx_done(conn, tx);
     }
 }
 
@@ -246,12 +390,11 @@ static void uct_tcp_zc_conn_complete_flushes(uct_tcp_zc_conn_t *conn)
 static void uct_tcp_zc_conn_tx_sent(uct_tcp_zc_conn_t *conn,
                                     uct_tcp_zc_tx_t *tx)
 {
-    if ((tx->kind == UCT_TCP_ZC_TX_SEND) ||
-        ((tx->kind == UCT_TCP_ZC_TX_FLUSH) &&
-         ucs_queue_is_empty(&conn->ans_queue))) {
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+    if (tx->kind == UCT_TCP_ZC_TX_SEND) {
+        uct_tcp_zc_conn_tx_done(conn, tx);
     } else {
         ucs_queue_push(&conn->ans_queue, &tx->queue);
+        uct_tcp_zc_conn_complete_flushes(conn);
     }
 }
 
@@ -277,12 +420,12 @@ static int uct_tcp_zc_tx_advance(uct_tcp_zc_tx_t *tx, size_t sent)
 }
 
 /**
- * Write an iov to the socket without blocking.
+ * Write an iov to a socket without blocking.
  *
  * @return bytes written (maybe 0), or -1 with errno on a socket error.
  */
-ssize_t uct_tcp_zc_conn_sendv(uct_tcp_zc_conn_t *conn,
-                              const struct iovec *iov, unsigned iovcnt)
+ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
+                                unsigned iovcnt, int flags)
 {
     struct msghdr msg = {
         .msg_iov    = (struct iovec*)iov,
@@ -291,7 +434,7 @@ ssize_t uct_tcp_zc_conn_sendv(uct_tcp_zc_conn_t *conn,
     ssize_t ret;
 
     do {
-        ret = sendmsg(conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ret = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT | flags);
     } while ((ret < 0) && (errno == EINTR));
 
     if ((ret < 0) && ((errno == EAGAIN) || (errno == EWOULDBLOCK))) {
@@ -299,6 +442,214 @@ ssize_t uct_tcp_zc_conn_sendv(uct_tcp_zc_conn_t *conn,
     }
 
     return ret;
+}
+
+/* Zero-copy setup of a new connection */
+void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn)
+{
+    uct_tcp_zc_iface_t *iface = conn->iface;
+
+    conn->zc.ids          = NULL;
+    conn->zc.copied       = 0;
+    conn->zc.reprobe_time = 0;
+    conn->zc.enabled      = (iface->zc.engine != UCT_TCP_ZC_ENGINE_NONE);
+
+    if ((iface->zc.engine == UCT_TCP_ZC_ENGINE_ERRQUEUE) &&
+        (uct_tcp_zc_errqueue_enable(conn->fd) != UCS_OK)) {
+        /* the iface checked that the kernel has SO_ZEROCOPY */
+        conn->zc.enabled = 0;
+        UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_UNSUPP, 1);
+    }
+}
+
+/* Whether the next send of zero-copy eligible data goes zero-copy */
+static int uct_tcp_zc_conn_zcopy_ok(uct_tcp_zc_conn_t *conn)
+{
+    uct_tcp_zc_iface_t *iface = conn->iface;
+
+    if (ucs_unlikely(!conn->zc.enabled)) {
+        if ((conn->zc.reprobe_time == 0) ||
+            (ucs_get_time() < conn->zc.reprobe_time)) {
+            return 0;
+        }
+
+        /* the path may have changed: try zero-copy again */
+        conn->zc.enabled      = 1;
+        conn->zc.copied       = 0;
+        conn->zc.reprobe_time = 0;
+        UCT_TCP_ZC_IFACE_STAT(iface, REPROBE, 1);
+    }
+
+    if (iface->zc.engine != UCT_TCP_ZC_ENGINE_ERRQUEUE) {
+        return 1;
+    }
+
+    if (ucs_unlikely(conn->zc.ids == NULL)) {
+        conn->zc.ids = ucs_malloc(sizeof(*conn->zc.ids), "tcp_zc zcids");
+        if (conn->zc.ids == NULL) {
+            return 0;
+        }
+
+        /* the first MSG_ZEROCOPY send of a socket has id 0 */
+        uct_tcp_zc_zcid_init(&conn->zc.ids->ids, 0);
+    }
+
+    if (!uct_tcp_zc_zcid_can_send(&conn->zc.ids->ids)) {
+        UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_BUSY, 1);
+        return 0;
+    }
+
+    return 1;
+}
+
+/* The kernel released the pages of count zero-copy sends, of bytes in all */
+static void uct_tcp_zc_conn_zc_released(uct_tcp_zc_conn_t *conn,
+                                        size_t bytes, unsigned count,
+                                        int copied)
+{
+    uct_tcp_zc_iface_t *iface = conn->iface;
+
+    if (!copied) {
+        conn->zc.copied = 0;
+        return;
+    }
+
+    UCT_TCP_ZC_IFACE_STAT(iface, COPIED_BYTES, bytes);
+    if ((iface->zc.mode == UCS_YES) || !conn->zc.enabled) {
+        return;
+    }
+
+    /* the kernel copies anyway (a local peer, a device without scatter-
+     * gather): zero-copy only adds the cost of notifications */
+    conn->zc.copied += count;
+    if (conn->zc.copied >= UCT_TCP_ZC_COPIED_MAX) {
+        conn->zc.enabled      = 0;
+        conn->zc.reprobe_time = ucs_get_time() + iface->zc.reprobe_interval;
+        UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_COPIED, 1);
+        ucs_debug("tcp_zc conn %p fd %d: the kernel copied %u zero-copy "
+                  "sends in a row, sending with copies", conn, conn->fd,
+                  conn->zc.copied);
+    }
+}
+
+static void uct_tcp_zc_conn_errqueue_notif(void *arg,
+                                           const uct_tcp_zc_zc_notif_t *notif)
+{
+    uct_tcp_zc_conn_t *conn = arg;
+    uint32_t count          = notif->hi - notif->lo + 1;
+    size_t bytes            = 0;
+    uint32_t i;
+
+    if ((conn->zc.ids == NULL) ||
+        (uct_tcp_zc_zcid_complete(&conn->zc.ids->ids, notif->lo, notif->hi) !=
+         UCS_OK)) {
+        ucs_error("tcp_zc conn %p fd %d: unexpected zero-copy notification "
+                  "[%u, %u]", conn, conn->fd, notif->lo, notif->hi);
+        return;
+    }
+
+    for (i = 0; i < count; ++i) {
+        bytes += conn->zc.ids->bytes[(notif->lo + i) % UCT_TCP_ZC_ZCID_WINDOW];
+    }
+
+    uct_tcp_zc_conn_zc_released(conn, bytes, count, notif->copied);
+}
+
+/* Read zero-copy notifications and complete what they released */
+void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn)
+{
+    if (conn->zc.ids == NULL) {
+        return;
+    }
+
+    if (uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_errqueue_notif,
+                                 conn) < 0) {
+        /* a socket error: the receive path reports it */
+        ucs_debug("tcp_zc conn %p fd %d: reading the error queue failed: %m",
+                  conn, conn->fd);
+    }
+
+    uct_tcp_zc_conn_progress_zc_queue(conn);
+}
+
+/* Send with MSG_ZEROCOPY, or with a copy if the kernel has no memory to
+ * track the pages */
+static ssize_t uct_tcp_zc_conn_sendv_errqueue(uct_tcp_zc_conn_t *conn,
+                                              uct_tcp_zc_tx_t *tx,
+                                              const struct iovec *iov,
+                                              unsigned iovcnt)
+{
+    uct_tcp_zc_iface_t *iface = conn->iface;
+    ssize_t sent;
+    uint32_t id;
+
+    sent = uct_tcp_zc_errqueue_sendv(conn->fd, iov, iovcnt);
+    if (sent > 0) {
+        id = uct_tcp_zc_zcid_sent(&conn->zc.ids->ids);
+        conn->zc.ids->bytes[id % UCT_TCP_ZC_ZCID_WINDOW] = sent;
+        tx->zc_last  = id;
+        tx->flags   |= UCT_TCP_ZC_TX_FLAG_ZCID;
+        UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_SENDS, 1);
+        UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_BYTES, sent);
+    } else if ((sent < 0) && (errno == ENOBUFS)) {
+        /* nothing was sent and no id was used */
+        UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_NOBUFS, 1);
+        sent = uct_tcp_zc_socket_sendv(conn->fd, iov, iovcnt, 0);
+    }
+
+    return sent;
+}
+
+/*
+ * Write what the socket takes of tx.
+ *
+ * @return 1 if tx is fully written, 0 if not yet (or io_uring is sending
+ *         it), -1 with errno on a socket error.
+ */
+static int uct_tcp_zc_conn_tx_write(uct_tcp_zc_conn_t *conn,
+                                    uct_tcp_zc_tx_t *tx)
+{
+    uct_tcp_zc_iface_t *iface = conn->iface;
+    const struct iovec *iov   = &tx->iov[tx->iov_index];
+    unsigned iovcnt           = tx->iovcnt - tx->iov_index;
+    ucs_status_t status;
+    ssize_t sent;
+
+    if (tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) {
+        return 0;
+    }
+
+    if (tx->iov_index == tx->iovcnt) {
+        return 1;
+    }
+
+    if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_ZCOPY) ||
+        !uct_tcp_zc_conn_zcopy_ok(conn)) {
+        sent = uct_tcp_zc_socket_sendv(conn->fd, iov, iovcnt, 0);
+    } else if (iface->zc.engine == UCT_TCP_ZC_ENGINE_ERRQUEUE) {
+        sent = uct_tcp_zc_conn_sendv_errqueue(conn, tx, iov, iovcnt);
+    } else {
+        tx->msg.msg_iov    = (struct iovec*)iov;
+        tx->msg.msg_iovlen = iovcnt;
+        tx->conn           = conn;
+        status = uct_tcp_zc_uring_sendmsg(iface->zc.uring, conn->fd, &tx->msg,
+                                          tx);
+        if (status == UCS_OK) {
+            tx->flags |= UCT_TCP_ZC_TX_FLAG_BUSY;
+            ++tx->zc_notifs;
+            return 0;
+        }
+
+        /* the ring is full */
+        UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_BUSY, 1);
+        sent = uct_tcp_zc_socket_sendv(conn->fd, iov, iovcnt, 0);
+    }
+
+    if (sent < 0) {
+        return -1;
+    }
+
+    return uct_tcp_zc_tx_advance(tx, sent);
 }
 
 /*
@@ -309,23 +660,21 @@ ssize_t uct_tcp_zc_conn_sendv(uct_tcp_zc_conn_t *conn,
 ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
 {
     uct_tcp_zc_tx_t *tx;
-    ssize_t sent;
+    int ret;
 
     while (!ucs_queue_is_empty(&conn->tx_queue)) {
-        tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
-                                           queue);
-        if (tx->iov_index < tx->iovcnt) {
-            sent = uct_tcp_zc_conn_sendv(conn, &tx->iov[tx->iov_index],
-                                         tx->iovcnt - tx->iov_index);
-            if (sent < 0) {
-                uct_tcp_zc_conn_io_failed(conn, "sendmsg", errno);
-                return UCS_ERR_ENDPOINT_TIMEOUT;
-            }
-
-            if (!uct_tcp_zc_tx_advance(tx, sent)) {
-                return uct_tcp_zc_conn_set_events(
-                        conn, conn->events | UCS_EVENT_SET_EVWRITE);
-            }
+        tx  = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
+                                            queue);
+        ret = uct_tcp_zc_conn_tx_write(conn, tx);
+        if (ret < 0) {
+            uct_tcp_zc_conn_io_failed(conn, "sendmsg", errno);
+            return UCS_ERR_ENDPOINT_TIMEOUT;
+        } else if (ret == 0) {
+            /* io_uring completes it, or the socket is full */
+            return uct_tcp_zc_conn_set_events(
+                    conn, (tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) ?
+                                  (conn->events & ~UCS_EVENT_SET_EVWRITE) :
+                                  (conn->events | UCS_EVENT_SET_EVWRITE));
         }
 
         ucs_queue_pull_non_empty(&conn->tx_queue);
@@ -340,12 +689,42 @@ ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
     return UCS_OK;
 }
 
+static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
+                                                 size_t data_len,
+                                                 uct_tcp_zc_tx_kind_t kind,
+                                                 uct_completion_t *comp)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    tx = ucs_malloc(sizeof(*tx) + data_len, "tcp_zc tx");
+    if (tx == NULL) {
+        ucs_error("failed to allocate tcp_zc send descriptor");
+        return NULL;
+    }
+
+    tx->kind           = kind;
+    tx->flags          = 0;
+    tx->comp           = comp;
+    tx->conn           = conn;
+    tx->zc_notifs      = 0;
+    tx->zc_notif_bytes = 0;
+    tx->iovcnt         = 0;
+    tx->iov_index      = 0;
+    tx->get_iovcnt     = 0;
+    tx->unpack_cb      = NULL;
+    tx->bounce         = NULL;
+    memset(&tx->msg, 0, sizeof(tx->msg));
+    return tx;
+}
+
 /**
  * Send a message made of a header block and user data: directly if nothing
  * is queued, else (or for the rest of a partial write) from a descriptor.
  *
  * @param hdr, hdr_len    Headers; copied into the descriptor if queued.
  * @param iov, iovcnt     Data; referenced by the descriptor if queued.
+ * @param zcopy           Whether the data may be sent zero-copy: it stays
+ *                        untouched until the operation completes.
  * @param kind, comp      What completes the operation.
  * @param tx_p            If not NULL, the descriptor is always created (the
  *                        operation waits for an answer) and returned.
@@ -355,7 +734,7 @@ ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
  */
 ucs_status_t
 uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
-                     const struct iovec *iov, unsigned iovcnt,
+                     const struct iovec *iov, unsigned iovcnt, int zcopy,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p)
 {
@@ -365,7 +744,7 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     unsigned i, vec_cnt;
     size_t total;
     ssize_t sent;
-    int can_send;
+    int can_send, ret;
 
     ucs_assert(iovcnt <= UCT_TCP_ZC_MAX_IOV + 1);
 
@@ -387,24 +766,27 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
 
     can_send = (conn->state == UCT_TCP_ZC_CONN_CONNECTED) &&
                ucs_queue_is_empty(&conn->tx_queue);
+    /* zero-copy pays off only for large data; the kernel may send from the
+     * pages of the headers too, so they must live in a descriptor */
+    zcopy    = zcopy && (conn->iface->zc.engine != UCT_TCP_ZC_ENGINE_NONE) &&
+               ((total - pre_len - hdr_len) >= conn->iface->zc.thresh);
     sent     = 0;
-    if (can_send) {
-        sent = uct_tcp_zc_conn_sendv(conn, vec, vec_cnt);
+    if (can_send && !zcopy) {
+        sent = uct_tcp_zc_socket_sendv(conn->fd, vec, vec_cnt, 0);
         if (sent < 0) {
             uct_tcp_zc_conn_io_failed(conn, "sendmsg", errno);
             return UCS_ERR_ENDPOINT_TIMEOUT;
         }
+
+        if ((kind == UCT_TCP_ZC_TX_SEND) && (sent == (ssize_t)total)) {
+            /* all written at once and nothing to wait for */
+            conn->hello_pending = 0;
+            return UCS_OK;
+        }
     }
 
-    if ((kind == UCT_TCP_ZC_TX_SEND) && (sent == (ssize_t)total)) {
-        /* all written at once and nothing to wait for */
-        conn->hello_pending = 0;
-        return UCS_OK;
-    }
-
-    tx = ucs_malloc(sizeof(*tx) + pre_len + hdr_len, "tcp_zc tx");
+    tx = uct_tcp_zc_conn_tx_alloc(conn, pre_len + hdr_len, kind, comp);
     if (tx == NULL) {
-        ucs_error("failed to allocate tcp_zc send descriptor");
         if (sent > 0) {
             /* the stream holds part of a message: it cannot go on */
             uct_tcp_zc_conn_fail(conn, UCS_ERR_NO_MEMORY, UCS_LOG_LEVEL_ERROR,
@@ -412,9 +794,6 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
         }
         return UCS_ERR_NO_MEMORY;
     }
-
-    /* the hello now precedes the rest in the stream */
-    conn->hello_pending = 0;
 
     /* headers (and hello) are copied, data is referenced */
     memcpy(tx->data, vec[0].iov_base, pre_len);
@@ -424,23 +803,41 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     }
     vec[(pre_len > 0) ? 1 : 0].iov_base = tx->data + pre_len;
     memcpy(tx->iov, vec, sizeof(*vec) * vec_cnt);
-    tx->kind       = kind;
-    tx->comp       = comp;
-    tx->iovcnt     = vec_cnt;
-    tx->iov_index  = 0;
-    tx->get_iovcnt = 0;
-    tx->unpack_cb  = NULL;
-    tx->bounce     = NULL;
+    tx->iovcnt = vec_cnt;
+    if (zcopy) {
+        tx->flags |= UCT_TCP_ZC_TX_FLAG_ZCOPY;
+    }
 
-    if (uct_tcp_zc_tx_advance(tx, sent)) {
-        /* all written at once; waits for its answer, in order */
-        ucs_queue_push(&conn->ans_queue, &tx->queue);
+    if (can_send && zcopy) {
+        ret = uct_tcp_zc_conn_tx_write(conn, tx);
+        if (ret < 0) {
+            /* a failed first write used no zero-copy id */
+            ucs_free(tx);
+            uct_tcp_zc_conn_io_failed(conn, "sendmsg", errno);
+            return UCS_ERR_ENDPOINT_TIMEOUT;
+        }
+
     } else {
+        ret = uct_tcp_zc_tx_advance(tx, sent);
+    }
+
+    /* the hello now precedes the rest in the stream */
+    conn->hello_pending = 0;
+
+    if (ret == 0) {
         ucs_queue_push(&conn->tx_queue, &tx->queue);
-        if (can_send) {
+        if (can_send && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
             uct_tcp_zc_conn_set_events(conn,
                                        conn->events | UCS_EVENT_SET_EVWRITE);
         }
+    } else if ((kind == UCT_TCP_ZC_TX_SEND) &&
+               uct_tcp_zc_tx_zc_done(conn, tx)) {
+        /* written with a copy after all: complete now */
+        ucs_free(tx);
+        return UCS_OK;
+    } else {
+        /* all written at once; waits for its answer or for the kernel */
+        uct_tcp_zc_conn_tx_sent(conn, tx);
     }
 
     if (tx_p != NULL) {
@@ -463,22 +860,17 @@ ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
         return UCS_INPROGRESS;
     }
 
-    tx = ucs_malloc(sizeof(*tx), "tcp_zc flush");
+    tx = uct_tcp_zc_conn_tx_alloc(conn, 0, UCT_TCP_ZC_TX_FLUSH, comp);
     if (tx == NULL) {
-        ucs_error("failed to allocate tcp_zc flush descriptor");
         return UCS_ERR_NO_MEMORY;
     }
 
-    tx->kind       = UCT_TCP_ZC_TX_FLUSH;
-    tx->comp       = comp;
-    tx->iovcnt     = 0;
-    tx->iov_index  = 0;
-    tx->get_iovcnt = 0;
-    tx->unpack_cb  = NULL;
-    tx->bounce     = NULL;
-    ucs_queue_push(ucs_queue_is_empty(&conn->tx_queue) ? &conn->ans_queue :
-                                                         &conn->tx_queue,
-                   &tx->queue);
+    if (ucs_queue_is_empty(&conn->tx_queue)) {
+        uct_tcp_zc_conn_tx_sent(conn, tx);
+    } else {
+        ucs_queue_push(&conn->tx_queue, &tx->queue);
+    }
+
     return UCS_INPROGRESS;
 }
 
@@ -586,7 +978,7 @@ static ucs_status_t uct_tcp_zc_conn_put_done(uct_tcp_zc_conn_t *conn)
     };
     ucs_status_t status;
 
-    status = uct_tcp_zc_conn_send(conn, &ack, sizeof(ack), NULL, 0,
+    status = uct_tcp_zc_conn_send(conn, &ack, sizeof(ack), NULL, 0, 0,
                                   UCT_TCP_ZC_TX_SEND, NULL, NULL);
     return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
 }
@@ -602,7 +994,7 @@ static void uct_tcp_zc_conn_get_done(uct_tcp_zc_conn_t *conn)
         tx->unpack_cb(tx->unpack_arg, tx->bounce, tx->get_length);
     }
 
-    uct_tcp_zc_tx_completed(tx, UCS_OK);
+    uct_tcp_zc_conn_tx_done(conn, tx);
     uct_tcp_zc_conn_complete_flushes(conn);
 }
 
@@ -652,7 +1044,7 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     resp.length  = rma->length;
     iov.iov_base = ptr;
     iov.iov_len  = rma->length;
-    status = uct_tcp_zc_conn_send(conn, &resp, sizeof(resp), &iov, 1,
+    status = uct_tcp_zc_conn_send(conn, &resp, sizeof(resp), &iov, 1, 1,
                                   UCT_TCP_ZC_TX_SEND, NULL, NULL);
     return UCS_STATUS_IS_ERR(status) ? -1 : 0;
 }
@@ -680,7 +1072,7 @@ static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
 
     if (expected == UCT_TCP_ZC_TX_PUT) {
         ucs_queue_pull_non_empty(&conn->ans_queue);
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+        uct_tcp_zc_conn_tx_done(conn, tx);
         uct_tcp_zc_conn_complete_flushes(conn);
         return 0;
     }
@@ -865,6 +1257,15 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
         return;
     }
 
+    /* zero-copy notifications make the socket report an error event until
+     * they are read, whether or not data is waiting too */
+    if (events & UCS_EVENT_SET_EVERR) {
+        uct_tcp_zc_conn_progress_errqueue(conn);
+        if (conn->state != UCT_TCP_ZC_CONN_CONNECTED) {
+            return;
+        }
+    }
+
     if (events & (UCS_EVENT_SET_EVREAD | UCS_EVENT_SET_EVERR)) {
         if (uct_tcp_zc_conn_progress_rx(conn) < 0) {
             return;
@@ -875,4 +1276,59 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
         (conn->state == UCT_TCP_ZC_CONN_CONNECTED)) {
         uct_tcp_zc_conn_progress_tx(conn);
     }
+}
+
+/* A completion of an io_uring zero-copy send */
+void uct_tcp_zc_conn_uring_comp(void *arg, const uct_tcp_zc_uring_comp_t *comp)
+{
+    uct_tcp_zc_iface_t *iface = arg;
+    uct_tcp_zc_tx_t *tx       = comp->user_data;
+    uct_tcp_zc_conn_t *conn   = tx->conn;
+    size_t bytes;
+
+    if (comp->notif) {
+        ucs_assert(tx->zc_notifs > 0);
+        bytes               = tx->zc_notif_bytes / tx->zc_notifs;
+        tx->zc_notif_bytes -= bytes;
+        --tx->zc_notifs;
+        if (conn != NULL) {
+            uct_tcp_zc_conn_zc_released(conn, bytes, 1, comp->copied);
+        }
+    } else {
+        tx->flags &= ~UCT_TCP_ZC_TX_FLAG_BUSY;
+        if (!comp->more) {
+            /* no notification follows */
+            --tx->zc_notifs;
+        }
+
+        if (comp->res > 0) {
+            tx->zc_notif_bytes += comp->more ? comp->res : 0;
+            UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_SENDS, 1);
+            UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_BYTES, comp->res);
+        }
+
+        if ((conn != NULL) && (conn->state == UCT_TCP_ZC_CONN_CONNECTED)) {
+            if (comp->res < 0) {
+                uct_tcp_zc_conn_io_failed(conn, "io_uring sendmsg_zc",
+                                          -comp->res);
+                return;
+            }
+
+            uct_tcp_zc_tx_advance(tx, comp->res);
+            if (uct_tcp_zc_conn_progress_tx(conn) != UCS_OK) {
+                return;
+            }
+        }
+    }
+
+    if (conn == NULL) {
+        /* its connection closed: free it when io_uring lets go */
+        if ((tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+            ucs_queue_remove(&iface->zc.orphans, &tx->queue);
+            uct_tcp_zc_tx_completed(tx, UCS_OK);
+        }
+        return;
+    }
+
+    uct_tcp_zc_conn_progress_zc_queue(conn);
 }

@@ -225,7 +225,7 @@ uct_tcp_zc_ep_send_staged(uct_tcp_zc_ep_t *ep, size_t length,
     ucs_status_t status;
 
     status = uct_tcp_zc_conn_send(&ep->conn, uct_tcp_zc_ep_iface(ep)->tx_buf,
-                                  length, NULL, 0, kind, NULL, NULL);
+                                  length, NULL, 0, 0, kind, NULL, NULL);
     if (UCS_STATUS_IS_ERR(status)) {
         return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
     }
@@ -403,7 +403,8 @@ ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
 
     return uct_tcp_zc_conn_send(&ep->conn, hdr, sizeof(*hdr) + header_length,
-                                vec, vec_cnt, UCT_TCP_ZC_TX_SEND, comp, NULL);
+                                vec, vec_cnt, 1, UCT_TCP_ZC_TX_SEND, comp,
+                                NULL);
 }
 
 static UCS_F_ALWAYS_INLINE void
@@ -522,7 +523,7 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     UCT_TL_EP_STAT_OP(&ep->super, PUT, ZCOPY, length);
 
     /* completes when the target acknowledges the data */
-    return uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), vec, vec_cnt,
+    return uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), vec, vec_cnt, 1,
                                 UCT_TCP_ZC_TX_PUT, comp, NULL);
 }
 
@@ -537,7 +538,7 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
 
     uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_GET_REQ, remote_addr, rkey,
                           length);
-    status = uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), NULL, 0,
+    status = uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), NULL, 0, 0,
                                   UCT_TCP_ZC_TX_GET, comp, tx_p);
     if (UCS_STATUS_IS_ERR(status)) {
         return status;
@@ -679,7 +680,7 @@ ucs_status_t uct_tcp_zc_ep_check(uct_ep_h tl_ep, unsigned flags,
 
     /* a dead peer answers with a reset, which fails the connection and is
      * reported through the error handler */
-    (void)uct_tcp_zc_conn_send(&ep->conn, &hdr, sizeof(hdr), NULL, 0,
+    (void)uct_tcp_zc_conn_send(&ep->conn, &hdr, sizeof(hdr), NULL, 0, 0,
                                UCT_TCP_ZC_TX_SEND, NULL, NULL);
     return UCS_OK;
 }

@@ -17,6 +17,34 @@
 #include <dirent.h>
 
 
+static const char *uct_tcp_zc_engine_names[] = {
+    [UCT_TCP_ZC_ENGINE_AUTO]     = "auto",
+    [UCT_TCP_ZC_ENGINE_ERRQUEUE] = "errqueue",
+    [UCT_TCP_ZC_ENGINE_URING]    = "uring",
+    [UCT_TCP_ZC_ENGINE_NONE]     = "none",
+    [UCT_TCP_ZC_ENGINE_LAST]     = NULL
+};
+
+
+#ifdef ENABLE_STATS
+static ucs_stats_class_t uct_tcp_zc_iface_stats_class = {
+    .name          = "tcp_zc_iface",
+    .num_counters  = UCT_TCP_ZC_IFACE_STAT_LAST,
+    .class_id      = UCS_STATS_CLASS_ID_INVALID,
+    .counter_names = {
+        [UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS]     = "zcopy_sends",
+        [UCT_TCP_ZC_IFACE_STAT_ZCOPY_BYTES]     = "zcopy_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_COPIED_BYTES]    = "copied_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_FALLBACK_NOBUFS] = "fallback_nobufs",
+        [UCT_TCP_ZC_IFACE_STAT_FALLBACK_BUSY]   = "fallback_busy",
+        [UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED] = "fallback_copied",
+        [UCT_TCP_ZC_IFACE_STAT_FALLBACK_UNSUPP] = "fallback_unsupported",
+        [UCT_TCP_ZC_IFACE_STAT_REPROBE]         = "reprobe"
+    }
+};
+#endif
+
+
 static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
     {"", "MAX_NUM_EPS=256", NULL,
      ucs_offsetof(uct_tcp_zc_iface_config_t, super),
@@ -46,6 +74,36 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "completion notification costs more than copying them.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, zcopy_thresh),
      UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"ZCOPY", "auto",
+     "Kernel zero-copy sends:\n"
+     " n    - never: the kernel copies all data.\n"
+     " y    - always, even where the kernel reports that it copied the data\n"
+     "        anyway (a peer on this host, a device without scatter-gather).\n"
+     " auto - a connection switches to copying sends when the kernel reports\n"
+     "        copies, and tries zero-copy again after ZCOPY_REPROBE.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, zcopy),
+     UCS_CONFIG_TYPE_TERNARY_AUTO},
+
+    {"TX_ENGINE", "auto",
+     "Zero-copy send engine:\n"
+     " errqueue - sendmsg(MSG_ZEROCOPY), completions from the socket error\n"
+     "            queue.\n"
+     " uring    - io_uring SENDMSG_ZC requests and their notifications.\n"
+     " auto     - errqueue if the kernel supports it, else uring.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, tx_engine),
+     UCS_CONFIG_TYPE_ENUM(uct_tcp_zc_engine_names)},
+
+    {"ZCOPY_REPROBE", "1s",
+     "How long a connection which switched to copying sends (ZCOPY=auto)\n"
+     "waits before it tries zero-copy again.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, zcopy_reprobe),
+     UCS_CONFIG_TYPE_TIME},
+
+    {"URING_ENTRIES", "256",
+     "Submission queue entries of the io_uring of the uring engine.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, uring_entries),
+     UCS_CONFIG_TYPE_UINT},
 
     {NULL}
 };
@@ -332,6 +390,15 @@ static void uct_tcp_zc_iface_handle_events(void *callback_data,
                                            ucs_event_set_types_t events,
                                            void *arg)
 {
+    uct_tcp_zc_iface_t *iface = arg;
+
+    if (callback_data == iface) {
+        /* the io_uring has completions */
+        uct_tcp_zc_uring_reap(iface->zc.uring, uct_tcp_zc_conn_uring_comp,
+                              iface);
+        return;
+    }
+
     uct_tcp_zc_conn_handle_events(callback_data, events);
 }
 
@@ -464,6 +531,116 @@ err_close:
     return status;
 }
 
+/* Choose the zero-copy send engine which the configuration and the kernel
+ * allow */
+static ucs_status_t
+uct_tcp_zc_iface_zcopy_init(uct_tcp_zc_iface_t *iface,
+                            const uct_tcp_zc_iface_config_t *config)
+{
+    uct_tcp_zc_engine_t engine = config->tx_engine;
+    ucs_status_t status;
+
+    if (config->zcopy == UCS_NO) {
+        return UCS_OK;
+    }
+
+    if ((engine == UCT_TCP_ZC_ENGINE_AUTO) ||
+        (engine == UCT_TCP_ZC_ENGINE_ERRQUEUE)) {
+        /* accepted sockets inherit it */
+        status = uct_tcp_zc_errqueue_enable(iface->listen_fd);
+        if (status == UCS_OK) {
+            iface->zc.engine = UCT_TCP_ZC_ENGINE_ERRQUEUE;
+            goto out;
+        } else if (status != UCS_ERR_UNSUPPORTED) {
+            return status;
+        }
+
+        ucs_diag("tcp_zc: the kernel has no MSG_ZEROCOPY for TCP");
+    }
+
+    if ((engine == UCT_TCP_ZC_ENGINE_AUTO) ||
+        (engine == UCT_TCP_ZC_ENGINE_URING)) {
+        status = uct_tcp_zc_uring_create(config->uring_entries,
+                                         &iface->zc.uring);
+        if (status == UCS_OK) {
+            status = ucs_event_set_add(iface->event_set,
+                                       uct_tcp_zc_uring_event_fd(
+                                               iface->zc.uring),
+                                       UCS_EVENT_SET_EVREAD, iface);
+            if (status != UCS_OK) {
+                uct_tcp_zc_uring_destroy(iface->zc.uring);
+                iface->zc.uring = NULL;
+                return status;
+            }
+
+            iface->zc.engine = UCT_TCP_ZC_ENGINE_URING;
+            goto out;
+        } else if (status != UCS_ERR_UNSUPPORTED) {
+            return status;
+        }
+    }
+
+    UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_UNSUPP, 1);
+    if (config->zcopy == UCS_YES) {
+        ucs_error("tcp_zc: zero-copy send engine '%s' is not supported by "
+                  "this kernel", uct_tcp_zc_engine_names[engine]);
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    ucs_diag("tcp_zc: no zero-copy send engine, all sends are copied");
+    return UCS_OK;
+
+out:
+    ucs_debug("tcp_zc: iface %p zero-copy engine %s, threshold %zu", iface,
+              uct_tcp_zc_engine_names[iface->zc.engine], iface->zc.thresh);
+    return UCS_OK;
+}
+
+/* Wait a bounded time for io_uring to release the sends of closed
+ * connections, then release the engine */
+static void uct_tcp_zc_iface_zcopy_cleanup(uct_tcp_zc_iface_t *iface)
+{
+    uint64_t *counters = iface->zc.counters;
+    uct_tcp_zc_tx_t *tx;
+    ucs_time_t deadline;
+
+    if (iface->zc.uring != NULL) {
+        deadline = ucs_get_time() + ucs_time_from_sec(1.0);
+        while (!ucs_queue_is_empty(&iface->zc.orphans) &&
+               (ucs_get_time() < deadline)) {
+            if (uct_tcp_zc_uring_reap(iface->zc.uring,
+                                      uct_tcp_zc_conn_uring_comp, iface) == 0) {
+                usleep(1000);
+            }
+        }
+
+        ucs_event_set_del(iface->event_set,
+                          uct_tcp_zc_uring_event_fd(iface->zc.uring));
+        /* cancels what is still in flight */
+        uct_tcp_zc_uring_destroy(iface->zc.uring);
+        iface->zc.uring = NULL;
+    }
+
+    ucs_queue_for_each_extract(tx, &iface->zc.orphans, queue, 1) {
+        ucs_free(tx->bounce);
+        ucs_free(tx);
+    }
+
+    ucs_debug("tcp_zc iface %p %s: zero-copy engine %s: %" PRIu64 " sends, "
+              "%" PRIu64 " bytes, %" PRIu64 " bytes reported copied; "
+              "fallbacks: enobufs %" PRIu64 " busy %" PRIu64 " copied %" PRIu64
+              " unsupported %" PRIu64 "; reprobes %" PRIu64, iface,
+              iface->if_name, uct_tcp_zc_engine_names[iface->zc.engine],
+              counters[UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS],
+              counters[UCT_TCP_ZC_IFACE_STAT_ZCOPY_BYTES],
+              counters[UCT_TCP_ZC_IFACE_STAT_COPIED_BYTES],
+              counters[UCT_TCP_ZC_IFACE_STAT_FALLBACK_NOBUFS],
+              counters[UCT_TCP_ZC_IFACE_STAT_FALLBACK_BUSY],
+              counters[UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED],
+              counters[UCT_TCP_ZC_IFACE_STAT_FALLBACK_UNSUPP],
+              counters[UCT_TCP_ZC_IFACE_STAT_REPROBE]);
+}
+
 static UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_iface_t, uct_iface_t);
 
 static uct_iface_ops_t uct_tcp_zc_iface_ops = {
@@ -565,11 +742,31 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
                      sizeof(self->if_name));
     self->listen_fd           = -1;
     self->config.sockopt      = config->sockopt;
-    self->config.zcopy_thresh = config->zcopy_thresh;
     self->config.seg_size     = config->seg_size;
     self->config.nodelay      = config->nodelay;
+    self->zc.engine           = UCT_TCP_ZC_ENGINE_NONE;
+    self->zc.mode             = config->zcopy;
+    self->zc.thresh           = ucs_max(config->zcopy_thresh, 1);
+    self->zc.reprobe_interval = ucs_time_from_sec(config->zcopy_reprobe);
+    self->zc.uring            = NULL;
+    ucs_queue_head_init(&self->zc.orphans);
+    memset(self->zc.counters, 0, sizeof(self->zc.counters));
     ucs_list_head_init(&self->ep_list);
     ucs_list_head_init(&self->accepted_list);
+
+    if ((config->zcopy == UCS_TRY) ||
+        (config->tx_engine == UCT_TCP_ZC_ENGINE_NONE)) {
+        ucs_error("tcp_zc: invalid UCX_" UCT_TCP_ZC_CONFIG_PREFIX "ZCOPY or "
+                  "UCX_" UCT_TCP_ZC_CONFIG_PREFIX "TX_ENGINE value");
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    status = UCS_STATS_NODE_ALLOC(&self->zc.stats,
+                                  &uct_tcp_zc_iface_stats_class,
+                                  self->super.stats, "-%p", self);
+    if (status != UCS_OK) {
+        return status;
+    }
 
     status = uct_tcp_zc_iface_set_address(self, md);
     if (status != UCS_OK) {
@@ -595,6 +792,11 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_event_set_cleanup;
     }
 
+    status = uct_tcp_zc_iface_zcopy_init(self, config);
+    if (status != UCS_OK) {
+        goto err_close_listen;
+    }
+
     status = ucs_sys_fcntl_modfl(self->listen_fd, O_NONBLOCK, 0);
     if (status != UCS_OK) {
         goto err_close_listen;
@@ -616,10 +818,14 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
 
 err_close_listen:
     ucs_close_fd(&self->listen_fd);
+    if (self->zc.uring != NULL) {
+        uct_tcp_zc_uring_destroy(self->zc.uring);
+    }
 err_event_set_cleanup:
     ucs_event_set_cleanup(self->event_set);
 err_free_tx_buf:
     ucs_free(self->tx_buf);
+    UCS_STATS_NODE_FREE(self->zc.stats);
     return status;
 }
 
@@ -642,9 +848,11 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
         uct_tcp_zc_iface_conn_failed(conn);
     }
 
+    uct_tcp_zc_iface_zcopy_cleanup(self);
     ucs_close_fd(&self->listen_fd);
     ucs_event_set_cleanup(self->event_set);
     ucs_free(self->tx_buf);
+    UCS_STATS_NODE_FREE(self->zc.stats);
 }
 
 UCS_CLASS_DEFINE(uct_tcp_zc_iface_t, uct_base_iface_t);

@@ -282,13 +282,15 @@ UCS_TEST_F(test_tcp_zc_iface_config, values)
     socklen_t len = sizeof(sndbuf);
 
     config["ZCOPY_THRESH"]   = "32k";
+    config["ZCOPY"]          = "n";
     config["SNDBUF"]         = "256k";
     config["RCVBUF"]         = "512k";
     config["LISTEN_BACKLOG"] = "7";
     config["MAX_NUM_EPS"]    = "1000";
     ASSERT_UCS_OK(open_iface("lo", config));
 
-    EXPECT_EQ(32768u, iface()->config.zcopy_thresh);
+    EXPECT_EQ(32768u, iface()->zc.thresh);
+    EXPECT_EQ(UCT_TCP_ZC_ENGINE_NONE, iface()->zc.engine);
     EXPECT_EQ(262144u, iface()->config.sockopt.sndbuf);
     EXPECT_EQ(524288u, iface()->config.sockopt.rcvbuf);
 
@@ -305,7 +307,10 @@ UCS_TEST_F(test_tcp_zc_iface_config, values)
 UCS_TEST_F(test_tcp_zc_iface_config, defaults)
 {
     ASSERT_UCS_OK(open_iface("lo"));
-    EXPECT_EQ(16384u, iface()->config.zcopy_thresh);
+    EXPECT_EQ(16384u, iface()->zc.thresh);
+    EXPECT_EQ(UCS_AUTO, iface()->zc.mode);
+    /* this kernel has MSG_ZEROCOPY: auto picks the error queue engine */
+    EXPECT_EQ(UCT_TCP_ZC_ENGINE_ERRQUEUE, iface()->zc.engine);
     EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.sndbuf);
     EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.rcvbuf);
 }

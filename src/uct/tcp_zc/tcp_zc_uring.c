@@ -1,0 +1,159 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc_tx.h"
+
+#include <ucs/debug/assert.h>
+#include <ucs/debug/log.h>
+#include <string.h>
+#include <ucs/debug/memtrack_int.h>
+#include <liburing.h>
+#include "tcp_zc_uapi.h"
+
+
+/*
+ * io_uring zero-copy sends (IORING_OP_SENDMSG_ZC). Every request completes
+ * twice: with its result, then with a notification that the kernel released
+ * the buffers.
+ */
+
+
+/* Completions handled per reap call */
+#define UCT_TCP_ZC_URING_REAP_MAX 64
+
+
+struct uct_tcp_zc_uring {
+    struct io_uring ring;
+    unsigned        inflight; /* completions not yet reaped */
+};
+
+
+ucs_status_t uct_tcp_zc_uring_create(unsigned entries,
+                                     uct_tcp_zc_uring_t **ring_p)
+{
+    struct io_uring_params params = {};
+    struct io_uring_probe *probe;
+    uct_tcp_zc_uring_t *ring;
+    ucs_status_t status;
+    int ret;
+
+    ring = ucs_calloc(1, sizeof(*ring), "tcp_zc io_uring");
+    if (ring == NULL) {
+        ucs_error("failed to allocate tcp_zc io_uring");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    ret = io_uring_queue_init_params(entries, &ring->ring, &params);
+    if (ret < 0) {
+        ucs_diag("tcp_zc: io_uring_queue_init(%u) failed: %s", entries,
+                 strerror(-ret));
+        status = UCS_ERR_UNSUPPORTED;
+        goto err_free;
+    }
+
+    probe = io_uring_get_probe_ring(&ring->ring);
+    if ((probe == NULL) ||
+        !io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC)) {
+        ucs_diag("tcp_zc: the kernel has no io_uring SENDMSG_ZC");
+        status = UCS_ERR_UNSUPPORTED;
+        goto err_free_probe;
+    }
+
+    io_uring_free_probe(probe);
+    *ring_p = ring;
+    return UCS_OK;
+
+err_free_probe:
+    if (probe != NULL) {
+        io_uring_free_probe(probe);
+    }
+    io_uring_queue_exit(&ring->ring);
+err_free:
+    ucs_free(ring);
+    return status;
+}
+
+void uct_tcp_zc_uring_destroy(uct_tcp_zc_uring_t *ring)
+{
+    io_uring_queue_exit(&ring->ring);
+    ucs_free(ring);
+}
+
+/* Readable while completions are pending */
+int uct_tcp_zc_uring_event_fd(const uct_tcp_zc_uring_t *ring)
+{
+    return ring->ring.ring_fd;
+}
+
+unsigned uct_tcp_zc_uring_inflight(const uct_tcp_zc_uring_t *ring)
+{
+    return ring->inflight;
+}
+
+/*
+ * Submit a zero-copy sendmsg of msg, which must stay valid until the result
+ * completion. MSG_WAITALL makes the kernel send it all unless the connection
+ * fails.
+ */
+ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
+                                      const struct msghdr *msg,
+                                      void *user_data)
+{
+    struct io_uring_sqe *sqe;
+    int ret;
+
+    sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) {
+        return UCS_ERR_NO_RESOURCE;
+    }
+
+    io_uring_prep_sendmsg_zc(sqe, fd, msg, MSG_NOSIGNAL | MSG_WAITALL);
+    sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+    io_uring_sqe_set_data(sqe, user_data);
+
+    ret = io_uring_submit(&ring->ring);
+    if (ret < 0) {
+        ucs_error("tcp_zc: io_uring_submit failed: %s", strerror(-ret));
+        return UCS_ERR_IO_ERROR;
+    }
+
+    /* the result, and a notification unless the result says otherwise */
+    ring->inflight += 2;
+    return UCS_OK;
+}
+
+/* Pass pending completions to cb; returns how many */
+unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
+                               uct_tcp_zc_uring_cb_t cb, void *arg)
+{
+    uct_tcp_zc_uring_comp_t comp;
+    struct io_uring_cqe *cqe;
+    unsigned count;
+
+    for (count = 0; count < UCT_TCP_ZC_URING_REAP_MAX; ++count) {
+        if (io_uring_peek_cqe(&ring->ring, &cqe) != 0) {
+            break;
+        }
+
+        comp.user_data = io_uring_cqe_get_data(cqe);
+        comp.notif     = !!(cqe->flags & IORING_CQE_F_NOTIF);
+        comp.more      = !!(cqe->flags & IORING_CQE_F_MORE);
+        comp.res       = comp.notif ? 0 : cqe->res;
+        comp.copied    = comp.notif &&
+                         !!((uint32_t)cqe->res & IORING_NOTIF_USAGE_ZC_COPIED);
+        io_uring_cqe_seen(&ring->ring, cqe);
+
+        ucs_assert(ring->inflight >= 1);
+        ring->inflight -= (!comp.notif && !comp.more) ? 2 : 1;
+        cb(arg, &comp);
+    }
+
+    return count;
+}
