@@ -7,8 +7,12 @@
 #include <common/test.h>
 
 extern "C" {
+#include <uct/tcp_zc/tcp_zc_tx.h>
+#include <uct/tcp_zc/tcp_zc_uapi.h>
 #include <uct/tcp_zc/tcp_zc_zcid.h>
 }
+
+#include <netinet/in.h>
 
 
 /* Unit tests of the MSG_ZEROCOPY id tracker, on synthesized notifications */
@@ -176,4 +180,95 @@ UCS_TEST_F(test_tcp_zc_zcid, invalid_reports)
     /* the failed reports changed nothing */
     ASSERT_UCS_OK(uct_tcp_zc_zcid_complete(&m_zcid, 7, 9));
     EXPECT_EQ(0u, uct_tcp_zc_zcid_outstanding(&m_zcid));
+}
+
+
+/* Parsing of error queue messages, on synthesized control messages */
+class test_tcp_zc_errqueue_parse : public ucs::test {
+protected:
+    /* a message as recvmsg(MSG_ERRQUEUE) returns it */
+    void make_msg(int level, int type, uint8_t origin, uint32_t ee_errno,
+                  uint8_t code, uint32_t lo, uint32_t hi,
+                  size_t data_len = sizeof(struct sock_extended_err))
+    {
+        struct sock_extended_err serr = {};
+        struct cmsghdr *cmsg;
+
+        serr.ee_errno  = ee_errno;
+        serr.ee_origin = origin;
+        serr.ee_code   = code;
+        serr.ee_info   = lo;
+        serr.ee_data   = hi;
+
+        memset(m_control, 0, sizeof(m_control));
+        memset(&m_msg, 0, sizeof(m_msg));
+        m_msg.msg_control    = m_control;
+        m_msg.msg_controllen = CMSG_SPACE(data_len);
+        m_msg.msg_flags      = MSG_ERRQUEUE;
+        cmsg                 = CMSG_FIRSTHDR(&m_msg);
+        cmsg->cmsg_level     = level;
+        cmsg->cmsg_type      = type;
+        cmsg->cmsg_len       = CMSG_LEN(data_len);
+        memcpy(CMSG_DATA(cmsg), &serr, ucs_min(data_len, sizeof(serr)));
+    }
+
+    ucs_status_t parse()
+    {
+        return uct_tcp_zc_errqueue_parse(&m_msg, &m_notif);
+    }
+
+    char                  m_control[CMSG_SPACE(
+                                  sizeof(struct sock_extended_err)) + 64];
+    struct msghdr         m_msg;
+    uct_tcp_zc_zc_notif_t m_notif;
+};
+
+UCS_TEST_F(test_tcp_zc_errqueue_parse, ipv4)
+{
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 5, 9);
+    ASSERT_UCS_OK(parse());
+    EXPECT_EQ(5u, m_notif.lo);
+    EXPECT_EQ(9u, m_notif.hi);
+    EXPECT_FALSE(m_notif.copied);
+}
+
+/* AF_INET6 sockets report at the IPv6 level, also for IPv4 peers */
+UCS_TEST_F(test_tcp_zc_errqueue_parse, ipv6_copied)
+{
+    make_msg(SOL_IPV6, IPV6_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0,
+             SO_EE_CODE_ZEROCOPY_COPIED, 0xfffffffeu, 3);
+    ASSERT_UCS_OK(parse());
+    EXPECT_EQ(0xfffffffeu, m_notif.lo);
+    EXPECT_EQ(3u, m_notif.hi);
+    EXPECT_TRUE(m_notif.copied);
+}
+
+UCS_TEST_F(test_tcp_zc_errqueue_parse, not_a_notification)
+{
+    /* an ICMP error, a local error with an errno, mixed level and type */
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ICMP, EHOSTUNREACH, 0, 0, 0);
+    EXPECT_EQ(UCS_ERR_NO_ELEM, parse());
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, ENOBUFS, 0, 0, 0);
+    EXPECT_EQ(UCS_ERR_NO_ELEM, parse());
+    make_msg(SOL_IP, IPV6_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 0, 0);
+    EXPECT_EQ(UCS_ERR_NO_ELEM, parse());
+    make_msg(SOL_SOCKET, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 0, 0);
+    EXPECT_EQ(UCS_ERR_NO_ELEM, parse());
+}
+
+UCS_TEST_F(test_tcp_zc_errqueue_parse, malformed)
+{
+    /* control data truncated by the kernel */
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 0, 1);
+    m_msg.msg_flags |= MSG_CTRUNC;
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM, parse());
+
+    /* too short to hold the error */
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 0, 1, 8);
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM, parse());
+
+    /* no control message */
+    make_msg(SOL_IP, IP_RECVERR, SO_EE_ORIGIN_ZEROCOPY, 0, 0, 0, 1);
+    m_msg.msg_controllen = 0;
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM, parse());
 }
