@@ -249,6 +249,11 @@ struct uct_tcp_zc_conn {
     ucs_queue_head_t        zc_queue;  /* the kernel holds zero-copy pages */
     struct {
         uct_tcp_zc_conn_zcids_t *ids;
+        /* io_uring completions to follow up (in the iface list), and the
+         * error of a failed io_uring send */
+        int                     uring_dirty;
+        ucs_list_link_t         uring_list;
+        int                     uring_err;
         int                     enabled;  /* zero-copy sends are on */
         unsigned                copied;   /* consecutive ids copied */
         ucs_time_t              reprobe_time; /* when to try again */
@@ -276,6 +281,7 @@ struct uct_tcp_zc_ep {
     uct_base_ep_t           super;
     uct_tcp_zc_conn_t       conn;
     ucs_queue_head_t        pending_q;
+    int                     in_pending_dispatch;
     ucs_list_link_t         list;      /* in the iface list of endpoints */
     ucs_status_t            status;    /* UCS_OK, or why the ep failed */
     uct_worker_cb_id_t      err_cb_id; /* deferred error report */
@@ -304,6 +310,8 @@ struct uct_tcp_zc_iface {
         size_t                   thresh;
         ucs_time_t               reprobe_interval;
         uct_tcp_zc_uring_t       *uring;
+        /* connections with io_uring completions to follow up */
+        ucs_list_link_t          uring_dirty;
         /* sends of closed connections which io_uring still holds */
         ucs_queue_head_t         orphans;
         uint64_t                 counters[UCT_TCP_ZC_IFACE_STAT_LAST];
@@ -347,6 +355,7 @@ void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_uring_comp(void *arg,
                                 const uct_tcp_zc_uring_comp_t *comp);
+void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface);
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp);
 ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);

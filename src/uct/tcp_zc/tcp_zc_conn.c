@@ -13,7 +13,6 @@
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
 #include <sys/socket.h>
-#include <poll.h>
 
 
 /*
@@ -27,11 +26,6 @@
 
 /* Consecutive ids reported copied which turn zero-copy off on a socket */
 #define UCT_TCP_ZC_COPIED_MAX 8
-
-
-/* How long closing a connection waits for the kernel to release zero-copy
- * pages before it aborts the connection */
-#define UCT_TCP_ZC_CLOSE_DRAIN_TIME_MS 100
 
 
 /* Headers which precede the data of a received message */
@@ -215,23 +209,11 @@ static int uct_tcp_zc_conn_uring_holds(const ucs_queue_head_t *queue)
 static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
 {
     struct linger linger = {.l_onoff = 1, .l_linger = 0};
-    struct pollfd pfd;
-    unsigned i;
 
     if (conn->zc.ids != NULL) {
-        pfd.fd     = conn->fd;
-        pfd.events = 0;
-        for (i = 0; (i < UCT_TCP_ZC_CLOSE_DRAIN_TIME_MS) &&
-                    (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) > 0);
-             ++i) {
-            if (uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_drain_notif,
-                                         conn) < 0) {
-                break;
-            }
-
-            (void)poll(&pfd, 1, 1);
-        }
-
+        /* what the kernel released already */
+        (void)uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_drain_notif,
+                                       conn);
         if (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) == 0) {
             return;
         }
@@ -240,6 +222,9 @@ static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
         return;
     }
 
+    /* the operations are canceled: abort the connection, which makes the
+     * kernel drop its send queue and the pages it holds at once, instead of
+     * keeping them until the peer reads (or forever, if it is gone) */
     ucs_debug("tcp_zc conn %p fd %d: aborting with zero-copy sends "
               "outstanding", conn, conn->fd);
     /* io_uring requests keep the socket open: make them fail */
@@ -270,6 +255,10 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
 
     conn->state  = UCT_TCP_ZC_CONN_FAILED;
     conn->events = 0;
+    if (conn->zc.uring_dirty) {
+        ucs_list_del(&conn->zc.uring_list);
+        conn->zc.uring_dirty = 0;
+    }
     uct_tcp_zc_conn_purge_queue(conn, &conn->tx_queue, status);
     uct_tcp_zc_conn_purge_queue(conn, &conn->ans_queue, status);
     uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, status);
@@ -450,6 +439,8 @@ void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn)
     uct_tcp_zc_iface_t *iface = conn->iface;
 
     conn->zc.ids          = NULL;
+    conn->zc.uring_dirty  = 0;
+    conn->zc.uring_err    = 0;
     conn->zc.copied       = 0;
     conn->zc.reprobe_time = 0;
     conn->zc.enabled      = (iface->zc.engine != UCT_TCP_ZC_ENGINE_NONE);
@@ -1049,6 +1040,27 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     return UCS_STATUS_IS_ERR(status) ? -1 : 0;
 }
 
+/* Take the io_uring results which are ready; if the request at the head of
+ * the send queue turns out fully sent, it now waits for its answer */
+static void uct_tcp_zc_conn_uring_reap_head(uct_tcp_zc_conn_t *conn)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    uct_tcp_zc_uring_reap(conn->iface->zc.uring, uct_tcp_zc_conn_uring_comp,
+                          conn->iface);
+    if (ucs_queue_is_empty(&conn->tx_queue) || (conn->zc.uring_err != 0)) {
+        return;
+    }
+
+    tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
+                                       queue);
+    if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) &&
+        (tx->iov_index == tx->iovcnt) && (tx->kind != UCT_TCP_ZC_TX_SEND)) {
+        ucs_queue_pull_non_empty(&conn->tx_queue);
+        ucs_queue_push(&conn->ans_queue, &tx->queue);
+    }
+}
+
 /* Handle an answer header on a connection this side opened */
 static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
                                      const uct_tcp_zc_hdr_t *hdr)
@@ -1057,6 +1069,13 @@ static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
                                             UCT_TCP_ZC_TX_PUT :
                                             UCT_TCP_ZC_TX_GET;
     uct_tcp_zc_tx_t *tx;
+
+    if (ucs_queue_is_empty(&conn->ans_queue) &&
+        (conn->iface->zc.uring != NULL)) {
+        /* the answer may overtake the result of the io_uring send of its
+         * request */
+        uct_tcp_zc_conn_uring_reap_head(conn);
+    }
 
     if (ucs_queue_is_empty(&conn->ans_queue)) {
         uct_tcp_zc_conn_protocol_error(conn, "unexpected answer");
@@ -1278,7 +1297,21 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
     }
 }
 
-/* A completion of an io_uring zero-copy send */
+/* Have the connection progressed after io_uring completions */
+static void uct_tcp_zc_conn_uring_mark(uct_tcp_zc_conn_t *conn)
+{
+    if (!conn->zc.uring_dirty) {
+        conn->zc.uring_dirty = 1;
+        ucs_list_add_tail(&conn->iface->zc.uring_dirty, &conn->zc.uring_list);
+    }
+}
+
+/*
+ * A completion of an io_uring zero-copy send. It only updates state: it may
+ * come while a connection handles received data, so what follows (sending
+ * more, completing operations, failing the connection) is left to
+ * uct_tcp_zc_conn_uring_progress().
+ */
 void uct_tcp_zc_conn_uring_comp(void *arg, const uct_tcp_zc_uring_comp_t *comp)
 {
     uct_tcp_zc_iface_t *iface = arg;
@@ -1305,30 +1338,47 @@ void uct_tcp_zc_conn_uring_comp(void *arg, const uct_tcp_zc_uring_comp_t *comp)
             tx->zc_notif_bytes += comp->more ? comp->res : 0;
             UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_SENDS, 1);
             UCT_TCP_ZC_IFACE_STAT(iface, ZCOPY_BYTES, comp->res);
-        }
-
-        if ((conn != NULL) && (conn->state == UCT_TCP_ZC_CONN_CONNECTED)) {
-            if (comp->res < 0) {
-                uct_tcp_zc_conn_io_failed(conn, "io_uring sendmsg_zc",
-                                          -comp->res);
-                return;
+            if (conn != NULL) {
+                uct_tcp_zc_tx_advance(tx, comp->res);
             }
-
-            uct_tcp_zc_tx_advance(tx, comp->res);
-            if (uct_tcp_zc_conn_progress_tx(conn) != UCS_OK) {
-                return;
-            }
+        } else if ((comp->res < 0) && (conn != NULL)) {
+            conn->zc.uring_err = -comp->res;
         }
     }
 
-    if (conn == NULL) {
-        /* its connection closed: free it when io_uring lets go */
-        if ((tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
-            ucs_queue_remove(&iface->zc.orphans, &tx->queue);
-            uct_tcp_zc_tx_completed(tx, UCS_OK);
-        }
-        return;
+    if (conn != NULL) {
+        uct_tcp_zc_conn_uring_mark(conn);
+    } else if ((tx->zc_notifs == 0) &&
+               !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+        /* its connection closed and completed it: free it now that io_uring
+         * let go */
+        ucs_queue_remove(&iface->zc.orphans, &tx->queue);
+        uct_tcp_zc_tx_completed(tx, UCS_OK);
     }
+}
 
-    uct_tcp_zc_conn_progress_zc_queue(conn);
+/* Follow up io_uring completions: send more, complete what the kernel
+ * released */
+void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface)
+{
+    uct_tcp_zc_conn_t *conn;
+
+    while (!ucs_list_is_empty(&iface->zc.uring_dirty)) {
+        conn = ucs_list_extract_head(&iface->zc.uring_dirty,
+                                     uct_tcp_zc_conn_t, zc.uring_list);
+        conn->zc.uring_dirty = 0;
+        if (conn->state != UCT_TCP_ZC_CONN_CONNECTED) {
+            continue;
+        }
+
+        if (conn->zc.uring_err != 0) {
+            uct_tcp_zc_conn_io_failed(conn, "io_uring sendmsg_zc",
+                                      conn->zc.uring_err);
+            continue;
+        }
+
+        if (uct_tcp_zc_conn_progress_tx(conn) == UCS_OK) {
+            uct_tcp_zc_conn_progress_zc_queue(conn);
+        }
+    }
 }

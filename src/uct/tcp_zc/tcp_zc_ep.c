@@ -28,12 +28,21 @@ uct_tcp_zc_ep_iface(const uct_tcp_zc_ep_t *ep)
     return ucs_derived_of(ep->super.super.iface, uct_tcp_zc_iface_t);
 }
 
-/* Whether a new operation can be written now, keeping the order */
-static UCS_F_ALWAYS_INLINE int uct_tcp_zc_ep_can_send(const uct_tcp_zc_ep_t *ep)
+/* Whether the connection takes a new message now, keeping the order */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_ep_conn_ready(const uct_tcp_zc_ep_t *ep)
 {
     return (ep->status == UCS_OK) &&
            (ep->conn.state == UCT_TCP_ZC_CONN_CONNECTED) &&
            ucs_queue_is_empty(&ep->conn.tx_queue);
+}
+
+/* Whether a new operation can be written now: pending requests go first,
+ * also before operations which completion callbacks start */
+static UCS_F_ALWAYS_INLINE int uct_tcp_zc_ep_can_send(const uct_tcp_zc_ep_t *ep)
+{
+    return uct_tcp_zc_ep_conn_ready(ep) &&
+           (ucs_queue_is_empty(&ep->pending_q) || ep->in_pending_dispatch);
 }
 
 /* Check before starting an operation */
@@ -89,8 +98,10 @@ void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep)
 {
     uct_pending_req_priv_queue_t UCS_V_UNUSED *priv;
 
+    ep->in_pending_dispatch = 1;
     uct_pending_queue_dispatch(priv, &ep->pending_q,
-                               uct_tcp_zc_ep_can_send(ep));
+                               uct_tcp_zc_ep_conn_ready(ep));
+    ep->in_pending_dispatch = 0;
 }
 
 static UCS_CLASS_INIT_FUNC(uct_tcp_zc_ep_t, const uct_ep_params_t *params)
@@ -105,8 +116,9 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_ep_t, const uct_ep_params_t *params)
     UCT_EP_PARAMS_CHECK_DEV_IFACE_ADDRS(params);
     UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
 
-    self->status    = UCS_OK;
-    self->err_cb_id = UCS_CALLBACKQ_ID_NULL;
+    self->status              = UCS_OK;
+    self->err_cb_id           = UCS_CALLBACKQ_ID_NULL;
+    self->in_pending_dispatch = 0;
     self->conn.fd   = -1;
     ucs_queue_head_init(&self->pending_q);
 

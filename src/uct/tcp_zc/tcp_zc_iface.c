@@ -396,6 +396,7 @@ static void uct_tcp_zc_iface_handle_events(void *callback_data,
         /* the io_uring has completions */
         uct_tcp_zc_uring_reap(iface->zc.uring, uct_tcp_zc_conn_uring_comp,
                               iface);
+        uct_tcp_zc_conn_uring_progress(iface);
         return;
     }
 
@@ -415,6 +416,11 @@ static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
         ucs_error("tcp_zc iface %p: event set wait failed: %s", iface,
                   ucs_status_string(status));
         return 0;
+    }
+
+    /* io_uring results which a receive path took early */
+    if (ucs_unlikely(!ucs_list_is_empty(&iface->zc.uring_dirty))) {
+        uct_tcp_zc_conn_uring_progress(iface);
     }
 
     return count;
@@ -750,6 +756,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     self->zc.reprobe_interval = ucs_time_from_sec(config->zcopy_reprobe);
     self->zc.uring            = NULL;
     ucs_queue_head_init(&self->zc.orphans);
+    ucs_list_head_init(&self->zc.uring_dirty);
     memset(self->zc.counters, 0, sizeof(self->zc.counters));
     ucs_list_head_init(&self->ep_list);
     ucs_list_head_init(&self->accepted_list);
