@@ -6,6 +6,9 @@
 #                  namespace; ends with "N passed, N failed, N skipped"
 #   make demo      build, then show the tcp_zc transport (the main job)
 #   make bench     build, then benchmark tcp_zc against UCX's tcp
+#   make bench-engines
+#                  build, then compare tcp_zc's send engines (plain,
+#                  MSG_ZEROCOPY, io_uring, auto) on lo and veth
 #
 #   UCX_SRC=<dir>  use that UCX source tree instead of UCX 1.13.1, e.g. the
 #                  master snapshot extracted under build/
@@ -14,7 +17,7 @@
 SCRIPTS  = contrib/tcp_zc
 UCX_SRC ?=
 
-.PHONY: all build deps test demo bench clean
+.PHONY: all build deps test demo bench bench-engines clean
 
 all: build
 
@@ -35,6 +38,10 @@ demo: deps
 bench: deps
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/bench.sh "$$treedir"
+
+bench-engines: deps
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/engine-compare.sh "$$treedir" $(or $(PRESET),short)
 
 clean:
 	rm -rf build/*/obj build/*/install

@@ -4,11 +4,15 @@
 # MSG_ZEROCOPY with the error queue, io_uring SENDMSG_ZC, and the default
 # "auto" mode, with ucx_perftest UCT put_bw and am_bw (zcopy). Links: lo in a
 # network namespace, and a veth pair between two namespaces (198.51.100.1 and
-# .2); the script creates and deletes them, no traffic leaves them. Prints
+# .2, both ends named tzc0: ucx_perftest's server opens the device which the
+# client names); the script creates and deletes them, no traffic leaves them. Prints
 # bandwidth, the sender's CPU time per GB, the ratio to the plain engine,
 # and which share of the zero-copy bytes the kernel reported copied.
 #
 #   engine-compare.sh <tree-build-dir> [short|full]
+#
+# Each case runs REPEAT times (default 3), engines interleaved, and the
+# median bandwidth is reported. LINKS selects the links (default "lo veth").
 #
 
 treedir=$(cd "$1" && pwd)
@@ -22,7 +26,8 @@ full)  sizes="65536 262144 1048576 4194304 16777216"; bytes=$((4 << 30)) ;;
 *)     echo "unknown preset '$preset' (short, full)" >&2; exit 1 ;;
 esac
 engines="plain errqueue uring auto"
-links="lo veth"
+repeat=${REPEAT:-3}
+links=${LINKS:-lo veth}
 
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -36,11 +41,18 @@ trap cleanup EXIT INT TERM
 $sudo ip netns add "$ns_a"
 $sudo ip netns add "$ns_b"
 $sudo ip -n "$ns_a" link set lo up
-$sudo ip -n "$ns_a" link add tzc-a type veth peer name tzc-b netns "$ns_b"
-$sudo ip -n "$ns_a" addr add 198.51.100.1/24 dev tzc-a
-$sudo ip -n "$ns_b" addr add 198.51.100.2/24 dev tzc-b
-$sudo ip -n "$ns_a" link set tzc-a up
-$sudo ip -n "$ns_b" link set tzc-b up
+$sudo ip -n "$ns_a" link add tzc0 type veth peer name tzc0 netns "$ns_b"
+$sudo ip -n "$ns_a" addr add 198.51.100.1/24 dev tzc0
+$sudo ip -n "$ns_b" addr add 198.51.100.2/24 dev tzc0
+$sudo ip -n "$ns_a" link set tzc0 up
+$sudo ip -n "$ns_b" link set tzc0 up
+# until the pair is up on both ends
+for i in $(seq 50)
+do
+    $sudo ip -n "$ns_a" link show tzc0 | grep -q "state UP" &&
+        $sudo ip -n "$ns_b" link show tzc0 | grep -q "state UP" && break
+    sleep 0.1
+done
 
 engine_env() {
     case "$1" in
@@ -57,24 +69,24 @@ run_one() {
     local link=$1 test=$2 size=$3 engine=$4
     local iters=$((bytes / size)) out timefile
     local env="UCX_TLS=tcp_zc UCX_TCP_ZC_SEG_SIZE=17m $(engine_env "$engine")"
-    local server_ns=$ns_a server_dev=lo client_dev=lo addr=127.0.0.1
+    local server_ns=$ns_a dev=lo addr=127.0.0.1
 
     if [ "$link" = "veth" ]
     then
-        server_ns=$ns_b server_dev=tzc-b client_dev=tzc-a addr=198.51.100.2
+        server_ns=$ns_b dev=tzc0 addr=198.51.100.2
     fi
 
     port=$((port + 1))
-    $sudo ip netns exec "$server_ns" env $env taskset -c 0 timeout 120 \
-        "$perftest" -p $port -t "$test" -x tcp_zc -d "$server_dev" -D zcopy \
+    $sudo ip netns exec "$server_ns" env $env taskset -c 0 timeout 60 \
+        "$perftest" -p $port -t "$test" -x tcp_zc -d "$dev" -D zcopy \
         >/dev/null 2>&1 &
     local server=$!
     sleep 0.3
     timefile=$(mktemp)
     out=$($sudo ip netns exec "$ns_a" env $env UCX_LOG_LEVEL=debug \
-              taskset -c 1 timeout 120 /usr/bin/time -f "%U %S" -o "$timefile" \
+              taskset -c 1 timeout 60 /usr/bin/time -f "%U %S" -o "$timefile" \
               "$perftest" "$addr" -p $port -t "$test" -x tcp_zc \
-              -d "$client_dev" -D zcopy -s "$size" -n "$iters" 2>&1 || true)
+              -d "$dev" -D zcopy -s "$size" -n "$iters" 2>&1 || true)
     wait $server 2>/dev/null || true
     awk -v total="$((iters * size))" -v cpu="$(cat "$timefile")" '
         /^Final:/ { bw = $7 }
@@ -104,6 +116,12 @@ copied() {
                                      else printf "-" }'
 }
 
+# median <values...>: the middle one ("n/a" sorts last)
+median() {
+    printf "%s\n" "$@" | sort -g | awk '{ v[NR] = $0 }
+        END { print v[int((NR + 1) / 2)] }'
+}
+
 printf "%-4s %-6s %9s | %-8s %9s %9s %7s %7s\n" link test size engine \
        "MB/s" "cpu s/GB" "/plain" copied
 for link in $links
@@ -112,22 +130,36 @@ do
     do
         for size in $sizes
         do
-            plain_bw=""
+            declare -A bws=() cpus=() zbytes=() cbytes=()
+            for rep in $(seq "$repeat")
+            do
+                for engine in $engines
+                do
+                    echo "tcp_zc: $link $test $size $engine #$rep ..." >&2
+                    read -r bw cpu zb cb <<< \
+                        "$(run_one $link $test $size $engine)"
+                    bws[$engine]="${bws[$engine]:-} $bw"
+                    cpus[$engine]="${cpus[$engine]:-} $cpu"
+                    zbytes[$engine]=$(( ${zbytes[$engine]:-0} + zb ))
+                    cbytes[$engine]=$(( ${cbytes[$engine]:-0} + cb ))
+                done
+            done
+            plain_bw=$(median ${bws[plain]})
             for engine in $engines
             do
-                echo "tcp_zc: $link $test $size $engine ..." >&2
-                read -r bw cpu zbytes cbytes <<< \
-                    "$(run_one $link $test $size $engine)"
-                [ -n "$plain_bw" ] || plain_bw=$bw
                 printf "%-4s %-6s %9s | %-8s %9s %9s %7s %7s\n" "$link" \
-                       "$test" "$size" "$engine" "$bw" "$cpu" \
-                       "$(ratio "$plain_bw" "$bw")" \
-                       "$(copied "$zbytes" "$cbytes")"
+                       "$test" "$size" "$engine" \
+                       "$(median ${bws[$engine]})" \
+                       "$(median ${cpus[$engine]})" \
+                       "$(ratio "$plain_bw" "$(median ${bws[$engine]})")" \
+                       "$(copied "${zbytes[$engine]}" "${cbytes[$engine]}")"
             done
+            unset bws cpus zbytes cbytes
         done
     done
 done
-echo "(MB/s: ucx_perftest average bandwidth; cpu s/GB: user+system time of"
+echo "(MB/s: median of $repeat ucx_perftest average bandwidths; cpu s/GB:"
+echo " user+system time of"
 echo " the sending process per GB sent, it polls so this follows 1/bandwidth;"
 echo " /plain: bandwidth ratio to the plain engine; copied: share of the"
 echo " zero-copy bytes whose notifications reported a kernel copy)"

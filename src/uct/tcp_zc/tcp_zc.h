@@ -257,6 +257,7 @@ struct uct_tcp_zc_conn {
         int                     enabled;  /* zero-copy sends are on */
         unsigned                copied;   /* consecutive ids copied */
         ucs_time_t              reprobe_time; /* when to try again */
+        unsigned                reprobes; /* which found copies again */
     } zc;
     /* connecting side: the hello goes out with the first message;
      * accepted side: the hello which the peer sent */

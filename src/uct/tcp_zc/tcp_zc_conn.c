@@ -24,6 +24,11 @@
 #define UCT_TCP_ZC_RX_FILLS_MAX 16
 
 
+/* Re-probes which find copies again double the time to the next one, up to
+ * this many times */
+#define UCT_TCP_ZC_REPROBE_BACKOFF_MAX 6
+
+
 /* Consecutive ids reported copied which turn zero-copy off on a socket */
 #define UCT_TCP_ZC_COPIED_MAX 8
 
@@ -443,6 +448,7 @@ void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn)
     conn->zc.uring_err    = 0;
     conn->zc.copied       = 0;
     conn->zc.reprobe_time = 0;
+    conn->zc.reprobes     = 0;
     conn->zc.enabled      = (iface->zc.engine != UCT_TCP_ZC_ENGINE_NONE);
 
     if ((iface->zc.engine == UCT_TCP_ZC_ENGINE_ERRQUEUE) &&
@@ -464,9 +470,10 @@ static int uct_tcp_zc_conn_zcopy_ok(uct_tcp_zc_conn_t *conn)
             return 0;
         }
 
-        /* the path may have changed: try zero-copy again */
+        /* the path may have changed: try zero-copy again; one more copied
+         * send is enough to tell it did not */
         conn->zc.enabled      = 1;
-        conn->zc.copied       = 0;
+        conn->zc.copied       = UCT_TCP_ZC_COPIED_MAX - 1;
         conn->zc.reprobe_time = 0;
         UCT_TCP_ZC_IFACE_STAT(iface, REPROBE, 1);
     }
@@ -501,7 +508,8 @@ static void uct_tcp_zc_conn_zc_released(uct_tcp_zc_conn_t *conn,
     uct_tcp_zc_iface_t *iface = conn->iface;
 
     if (!copied) {
-        conn->zc.copied = 0;
+        conn->zc.copied   = 0;
+        conn->zc.reprobes = 0;
         return;
     }
 
@@ -515,7 +523,10 @@ static void uct_tcp_zc_conn_zc_released(uct_tcp_zc_conn_t *conn,
     conn->zc.copied += count;
     if (conn->zc.copied >= UCT_TCP_ZC_COPIED_MAX) {
         conn->zc.enabled      = 0;
-        conn->zc.reprobe_time = ucs_get_time() + iface->zc.reprobe_interval;
+        conn->zc.reprobe_time = ucs_get_time() + (iface->zc.reprobe_interval
+                                                  << conn->zc.reprobes);
+        conn->zc.reprobes     = ucs_min(conn->zc.reprobes + 1,
+                                        UCT_TCP_ZC_REPROBE_BACKOFF_MAX);
         UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_COPIED, 1);
         ucs_debug("tcp_zc conn %p fd %d: the kernel copied %u zero-copy "
                   "sends in a row, sending with copies", conn, conn->fd,

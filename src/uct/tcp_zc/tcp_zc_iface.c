@@ -96,7 +96,8 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
 
     {"ZCOPY_REPROBE", "1s",
      "How long a connection which switched to copying sends (ZCOPY=auto)\n"
-     "waits before it tries zero-copy again.",
+     "waits before it tries zero-copy again. Each try which finds copies\n"
+     "again doubles the wait, up to 64 times this value.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, zcopy_reprobe),
      UCS_CONFIG_TYPE_TIME},
 

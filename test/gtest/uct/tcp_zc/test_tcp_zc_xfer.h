@@ -163,19 +163,27 @@ protected:
                                        uct_rkey_t rkey,
                                        uct_completion_t *comp);
 
+    static uct_iov_t make_iov(void *buffer, size_t length,
+                              uct_mem_h memh = UCT_MEM_HANDLE_NULL)
+    {
+        uct_iov_t iov;
+
+        iov.buffer = buffer;
+        iov.length = length;
+        iov.memh   = memh;
+        iov.stride = 0;
+        iov.count  = 1;
+        return iov;
+    }
+
     /* PUT or GET zero-copy of one buffer, waiting for its completion */
     void rma_zcopy(rma_func_t func, uct_ep_h ep, void *buffer, size_t length,
                    uct_mem_h memh, void *remote, uct_rkey_t rkey)
     {
+        uct_iov_t iov = make_iov(buffer, length, memh);
         uct_completion_t comp;
         ucs_status_t status;
-        uct_iov_t iov;
 
-        iov.buffer  = buffer;
-        iov.length  = length;
-        iov.memh    = memh;
-        iov.stride  = 0;
-        iov.count   = 1;
         comp.func   = completion_cb;
         comp.count  = 1;
         comp.status = UCS_OK;

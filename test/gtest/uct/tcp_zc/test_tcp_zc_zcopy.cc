@@ -7,6 +7,7 @@
 #include "test_tcp_zc_xfer.h"
 
 #include <fstream>
+#include <poll.h>
 
 
 /**
@@ -106,18 +107,6 @@ protected:
         }
     }
 
-    static uct_iov_t make_iov(void *buffer, size_t length)
-    {
-        uct_iov_t iov;
-
-        iov.buffer = buffer;
-        iov.length = length;
-        iov.memh   = UCT_MEM_HANDLE_NULL;
-        iov.stride = 0;
-        iov.count  = 1;
-        return iov;
-    }
-
     /* Post an operation, progressing while the transport has no resources;
      * a completed one gets its completion called here, as UCT says */
     template <typename Op> void post(Op op, zcomp_t *zcomp)
@@ -159,6 +148,21 @@ protected:
             return uct_ep_put_zcopy(ep, &iov, 1, (uintptr_t)remote, rkey,
                                     &zcomp->super);
         }, zcomp);
+    }
+
+    /* count active messages of the largest zero-copy size, message i with
+     * the pattern of i, each from a buffer of its own */
+    void am_zcopy_batch(uct_ep_h ep, unsigned count,
+                        std::vector<std::vector<uint8_t> > &buffers,
+                        std::vector<zcomp_t> &zcomps)
+    {
+        const size_t length = m_sender.attr.cap.am.max_zcopy;
+
+        buffers.assign(count, std::vector<uint8_t>(length));
+        zcomps.resize(count);
+        for (unsigned i = 0; i < count; ++i) {
+            am_zcopy(ep, &buffers[i][0], length, i, &zcomps[i]);
+        }
     }
 
     bool all_completed(const std::vector<zcomp_t> &zcomps) const
@@ -277,21 +281,60 @@ UCS_TEST_P(test_tcp_zc_zcopy, put_completion_after_release)
 /* A flush completes only after the kernel released every zero-copy page */
 UCS_TEST_P(test_tcp_zc_zcopy, flush_waits_for_release)
 {
-    static const unsigned count = 32;
-    const size_t length         = m_sender.attr.cap.am.max_zcopy;
-    std::vector<std::vector<uint8_t> > buffers(count,
-                                               std::vector<uint8_t>(length));
-    std::vector<zcomp_t> zcomps(count);
+    std::vector<std::vector<uint8_t> > buffers;
+    std::vector<zcomp_t> zcomps;
     uct_ep_h ep = create_ep(m_receiver);
 
-    for (unsigned i = 0; i < count; ++i) {
-        am_zcopy(ep, &buffers[i][0], length, i, &zcomps[i]);
-    }
-
+    am_zcopy_batch(ep, 32, buffers, zcomps);
     flush_ep(ep);
     EXPECT_TRUE(all_completed(zcomps));
     check_completions(zcomps, true);
     EXPECT_EQ(UCS_OK, uct_iface_flush(m_sender.iface, 0, NULL));
+}
+
+/*
+ * Wakeup: the send completion of a zero-copy operation (error queue
+ * notification or io_uring completion) makes the iface event fd readable,
+ * so a user who sleeps on it (UCP wakeup mode) gets the completion.
+ */
+UCS_TEST_P(test_tcp_zc_zcopy, send_completion_wakes_up)
+{
+    const size_t length = 4 * THRESH;
+    std::vector<uint8_t> buffer(length);
+    uct_ep_h ep = create_ep(m_receiver);
+    struct pollfd pfd;
+    zcomp_t zcomp;
+    int event_fd;
+
+    /* connected first */
+    am_zcopy(ep, &buffer[0], length, 0, &zcomp);
+    flush_ep(ep);
+    ASSERT_TRUE(wait_for([&]() { return m_rx_data.size() == 1; }));
+
+    ASSERT_UCS_OK(uct_iface_event_fd_get(m_sender.iface, &event_fd));
+    am_zcopy(ep, &buffer[0], length, 1, &zcomp);
+    ASSERT_EQ(0u, zcomp.calls);
+
+    /* sleep on the event fd, progressing only when it says so */
+    ucs_time_t deadline = ucs_get_time() + ucs_time_from_sec(10.0);
+    while ((zcomp.calls == 0) && (ucs_get_time() < deadline)) {
+        ASSERT_UCS_OK(uct_iface_event_arm(m_sender.iface,
+                                          UCT_EVENT_SEND_COMP |
+                                          UCT_EVENT_RECV));
+        pfd.fd      = event_fd;
+        pfd.events  = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 1000) > 0) {
+            uct_iface_progress(m_sender.iface);
+        }
+        /* the receiver runs in this thread too */
+        uct_iface_progress(m_receiver.iface);
+    }
+
+    EXPECT_EQ(1u, zcomp.calls);
+    EXPECT_EQ(UCS_OK, zcomp.status);
+    EXPECT_GE(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS), 2u);
+    flush_ep(ep);
 }
 
 /*
@@ -338,12 +381,24 @@ UCS_TEST_P(test_tcp_zc_zcopy_auto, switch_to_copy_and_reprobe)
     send_flushed(ep, 16);
     EXPECT_EQ(zcopy_sends, counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS));
 
+    /* one copied send is enough to switch back */
     usleep(150000);
     send_flushed(ep, 64);
     EXPECT_EQ(1u, counter(UCT_TCP_ZC_IFACE_STAT_REPROBE));
     EXPECT_EQ(2u, counter(UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED));
     EXPECT_GT(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS), zcopy_sends);
-    EXPECT_TRUE(wait_for([&]() { return m_rx_data.size() == 64 + 16 + 64; }));
+    EXPECT_LE(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS), zcopy_sends + 2);
+
+    /* the next re-probe waits twice as long */
+    usleep(150000);
+    send_flushed(ep, 8);
+    EXPECT_EQ(1u, counter(UCT_TCP_ZC_IFACE_STAT_REPROBE));
+    usleep(100000);
+    send_flushed(ep, 8);
+    EXPECT_EQ(2u, counter(UCT_TCP_ZC_IFACE_STAT_REPROBE));
+    EXPECT_TRUE(wait_for([&]() {
+        return m_rx_data.size() == 64 + 16 + 64 + 8 + 8;
+    }));
 }
 
 /*
@@ -520,15 +575,12 @@ UCS_TEST_P(test_tcp_zc_zcopy_enobufs, copied_instead)
 {
     static const unsigned count = 32;
     const size_t length         = m_sender.attr.cap.am.max_zcopy;
-    std::vector<std::vector<uint8_t> > buffers(count,
-                                               std::vector<uint8_t>(length));
-    std::vector<zcomp_t> zcomps(count);
+    std::vector<std::vector<uint8_t> > buffers;
     std::vector<uint8_t> expected(length);
+    std::vector<zcomp_t> zcomps;
     uct_ep_h ep = create_ep(m_receiver);
 
-    for (unsigned i = 0; i < count; ++i) {
-        am_zcopy(ep, &buffers[i][0], length, i, &zcomps[i]);
-    }
+    am_zcopy_batch(ep, count, buffers, zcomps);
 
     flush_ep(ep);
     ASSERT_TRUE(wait_for([&]() { return m_rx_data.size() == count; }));
