@@ -12,7 +12,9 @@
 #   engine-compare.sh <tree-build-dir> [short|full]
 #
 # Each case runs REPEAT times (default 3), engines interleaved, and the
-# median bandwidth is reported. LINKS selects the links (default "lo veth").
+# median bandwidth is reported. LINKS selects the links (default "lo veth"),
+# ENGINES the engines (default "plain errqueue uring auto", plain first),
+# TESTS the tests (default "put_bw am_bw").
 #
 
 treedir=$(cd "$1" && pwd)
@@ -25,7 +27,7 @@ short) sizes="65536 1048576 16777216";           bytes=$((2 << 30)) ;;
 full)  sizes="65536 262144 1048576 4194304 16777216"; bytes=$((4 << 30)) ;;
 *)     echo "unknown preset '$preset' (short, full)" >&2; exit 1 ;;
 esac
-engines="plain errqueue uring auto"
+engines=${ENGINES:-plain errqueue uring auto}
 repeat=${REPEAT:-3}
 links=${LINKS:-lo veth}
 
@@ -126,7 +128,7 @@ printf "%-4s %-6s %9s | %-8s %9s %9s %7s %7s\n" link test size engine \
        "MB/s" "cpu s/GB" "/plain" copied
 for link in $links
 do
-    for test in put_bw am_bw
+    for test in ${TESTS:-put_bw am_bw}
     do
         for size in $sizes
         do

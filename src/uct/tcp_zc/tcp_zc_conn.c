@@ -772,6 +772,10 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
      * pages of the headers too, so they must live in a descriptor */
     zcopy    = zcopy && (conn->iface->zc.engine != UCT_TCP_ZC_ENGINE_NONE) &&
                ((total - pre_len - hdr_len) >= conn->iface->zc.thresh);
+    if (zcopy && can_send && !uct_tcp_zc_conn_zcopy_ok(conn)) {
+        /* this connection sends with copies now: no descriptor needed */
+        zcopy = 0;
+    }
     sent     = 0;
     if (can_send && !zcopy) {
         sent = uct_tcp_zc_socket_sendv(conn->fd, vec, vec_cnt, 0);
