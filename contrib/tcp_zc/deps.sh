@@ -6,7 +6,7 @@
 
 pkgs="autoconf automake libtool make pkg-config dpkg-dev gcc g++ ccache
       libnuma-dev liburing-dev libnl-3-dev libnl-genl-3-dev
-      iproute2 util-linux xz-utils $*"
+      iproute2 util-linux xz-utils time openmpi-bin libopenmpi-dev $*"
 
 missing=""
 for pkg in $pkgs

@@ -8,7 +8,9 @@
 #    once per zero-copy send engine, with zero-copy forced on for all sizes
 #    (on lo the kernel copies, so the default "auto" would soon stop using it);
 #  - ucx_perftest over UCP with UCX_TLS=tcp_zc,self (eager and rendezvous
-#    sizes), with "lo" only.
+#    sizes), with "lo" only;
+#  - an MPI program with Debian's Open MPI over tcp_zc, 2 and 4 ranks, on a
+#    UCX 1.13 tree (the ABI which Debian's Open MPI is built against).
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero if a test
 # failed or none ran.
 #
@@ -137,6 +139,30 @@ then
     do
         run_perftest "${spec%:*}" "${spec#*:}"
     done
+fi
+
+if [ "${MPI_TEST:-y}" = "y" ]
+then
+    # "# Version 1.13.1" (1.13), "# Library version: 1.23.0" (master)
+    ucx_version=$("$treedir/install/bin/ucx_info" -v |
+                  awk '/[Vv]ersion/ { print $NF; exit }')
+    if [[ "$ucx_version" == 1.13.* ]]
+    then
+        mpi_log=$logdir/mpi-test.log
+        set +e
+        "$(dirname "$0")/mpi-test.sh" "$treedir" | tee "$mpi_log"
+        set -e
+        passed=$((passed + $(grep -c "^\[       OK \]" "$mpi_log" || true)))
+        failed=$((failed + $(grep -c "^\[  FAILED  \]" "$mpi_log" || true)))
+        if ! grep -q "^\[" "$mpi_log"
+        then
+            failed=$((failed + 1))
+        fi
+    else
+        echo "[     SKIP ] mpi: Debian's Open MPI uses the UCX 1.13 ABI," \
+             "this tree is UCX $ucx_version"
+        skipped=$((skipped + 2))
+    fi
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
