@@ -29,6 +29,10 @@
 #define UCT_TCP_ZC_REPROBE_BACKOFF_MAX 6
 
 
+/* How long an answer waits for the io_uring result of its request */
+#define UCT_TCP_ZC_URING_ANSWER_WAIT_MS 1000
+
+
 /* Consecutive ids reported copied which turn zero-copy off on a socket */
 #define UCT_TCP_ZC_COPIED_MAX 8
 
@@ -1055,20 +1059,30 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     return UCS_STATUS_IS_ERR(status) ? -1 : 0;
 }
 
-/* Take the io_uring results which are ready; if the request at the head of
- * the send queue turns out fully sent, it now waits for its answer */
+/* An answer came while the request at the head of the send queue waits for
+ * its io_uring result: the peer got the whole request, so the result is due;
+ * take it (a bounded wait), and the request now waits for its answer */
 static void uct_tcp_zc_conn_uring_reap_head(uct_tcp_zc_conn_t *conn)
 {
+    uct_tcp_zc_uring_t *ring = conn->iface->zc.uring;
     uct_tcp_zc_tx_t *tx;
+    unsigned i;
 
-    uct_tcp_zc_uring_reap(conn->iface->zc.uring, uct_tcp_zc_conn_uring_comp,
-                          conn->iface);
-    if (ucs_queue_is_empty(&conn->tx_queue) || (conn->zc.uring_err != 0)) {
-        return;
+    for (i = 0; i < UCT_TCP_ZC_URING_ANSWER_WAIT_MS; ++i) {
+        uct_tcp_zc_uring_reap(ring, uct_tcp_zc_conn_uring_comp, conn->iface);
+        if (ucs_queue_is_empty(&conn->tx_queue) || (conn->zc.uring_err != 0)) {
+            return;
+        }
+
+        tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
+                                           queue);
+        if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+            break;
+        }
+
+        (void)uct_tcp_zc_uring_wait(ring, 1000);
     }
 
-    tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
-                                       queue);
     if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) &&
         (tx->iov_index == tx->iovcnt) && (tx->kind != UCT_TCP_ZC_TX_SEND)) {
         ucs_queue_pull_non_empty(&conn->tx_queue);

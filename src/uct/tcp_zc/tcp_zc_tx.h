@@ -82,6 +82,8 @@ ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
                                       const struct msghdr *msg,
                                       void *user_data);
 
+int uct_tcp_zc_uring_wait(uct_tcp_zc_uring_t *ring, unsigned timeout_usec);
+
 unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
                                uct_tcp_zc_uring_cb_t cb, void *arg);
 

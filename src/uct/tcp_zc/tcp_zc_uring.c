@@ -129,6 +129,19 @@ ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
     return UCS_OK;
 }
 
+/* Wait up to timeout_usec for a completion, without taking it; entering
+ * the kernel also runs the task work which posts completions */
+int uct_tcp_zc_uring_wait(uct_tcp_zc_uring_t *ring, unsigned timeout_usec)
+{
+    struct __kernel_timespec ts = {
+        .tv_sec  = timeout_usec / 1000000,
+        .tv_nsec = (timeout_usec % 1000000) * 1000
+    };
+    struct io_uring_cqe *cqe;
+
+    return io_uring_wait_cqe_timeout(&ring->ring, &cqe, &ts) == 0;
+}
+
 /* Pass pending completions to cb; returns how many */
 unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
                                uct_tcp_zc_uring_cb_t cb, void *arg)
