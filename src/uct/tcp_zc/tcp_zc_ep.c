@@ -644,7 +644,10 @@ ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
         return ep->status;
     }
 
-    if (!ucs_queue_is_empty(&ep->pending_q)) {
+    /* a flush from a pending request covers what was sent before it, not
+     * the requests queued behind it: refusing it would stop the dispatch
+     * with nothing left to restart it */
+    if (!ucs_queue_is_empty(&ep->pending_q) && !ep->in_pending_dispatch) {
         return UCS_ERR_NO_RESOURCE;
     }
 
