@@ -5,7 +5,8 @@
 #   make test      build, then run the tcp_zc tests in a private network
 #                  namespace; ends with "N passed, N failed, N skipped"
 #   make demo      build, then show the tcp_zc transport (the main job)
-#   make bench     build, then benchmark tcp_zc against UCX's tcp
+#   make bench     build, then benchmark tcp_zc against UCX's tcp (table,
+#                  CSV and PNG in the tree's build directory)
 #   make bench-engines
 #                  build, then compare tcp_zc's send engines (plain,
 #                  MSG_ZEROCOPY, io_uring, auto) on lo and veth
@@ -36,6 +37,7 @@ demo: deps
 	$(SCRIPTS)/demo.sh "$$treedir"
 
 bench: deps
+	@$(SCRIPTS)/deps.sh python3-matplotlib
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/bench.sh "$$treedir"
 

@@ -389,11 +389,11 @@ UCS_TEST_P(test_tcp_zc_zcopy_auto, switch_to_copy_and_reprobe)
     EXPECT_GT(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS), zcopy_sends);
     EXPECT_LE(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_SENDS), zcopy_sends + 2);
 
-    /* the next re-probe waits twice as long */
-    usleep(150000);
+    /* the next re-probe waits twice as long: 200 ms */
+    usleep(100000);
     send_flushed(ep, 8);
     EXPECT_EQ(1u, counter(UCT_TCP_ZC_IFACE_STAT_REPROBE));
-    usleep(100000);
+    usleep(150000);
     send_flushed(ep, 8);
     EXPECT_EQ(2u, counter(UCT_TCP_ZC_IFACE_STAT_REPROBE));
     EXPECT_TRUE(wait_for([&]() {
