@@ -139,7 +139,10 @@ echo " ratio = tcp_zc/tcp of latency for *_lat tests, of bandwidth otherwise;"
 echo " on lo and veth the kernel copies every send)"
 echo "CSV: $csv"
 
-if python3 "$(dirname "$0")/perf-plot.py" "$csv" "$png" 2>/dev/null
+# Debian's python3, which python3-matplotlib belongs to
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+if "$python" "$(dirname "$0")/perf-plot.py" "$csv" "$png" 2>/dev/null
 then
     echo "PNG: $png"
 else
