@@ -42,29 +42,7 @@ full)
     ;;
 esac
 
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-ns_a=tcpzc-perf-a-$$
-ns_b=tcpzc-perf-b-$$
-cleanup() {
-    $sudo ip netns delete "$ns_a" 2>/dev/null || true
-    $sudo ip netns delete "$ns_b" 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-$sudo ip netns add "$ns_a"
-$sudo ip netns add "$ns_b"
-$sudo ip -n "$ns_a" link set lo up
-$sudo ip -n "$ns_a" link add tzc0 type veth peer name tzc0 netns "$ns_b"
-$sudo ip -n "$ns_a" addr add 198.51.100.1/24 dev tzc0
-$sudo ip -n "$ns_b" addr add 198.51.100.2/24 dev tzc0
-$sudo ip -n "$ns_a" link set tzc0 up
-$sudo ip -n "$ns_b" link set tzc0 up
-for i in $(seq 50)
-do
-    $sudo ip -n "$ns_a" link show tzc0 | grep -q "state UP" &&
-        $sudo ip -n "$ns_b" link show tzc0 | grep -q "state UP" && break
-    sleep 0.1
-done
+. "$(dirname "$0")/netns-pair.sh" tcpzc-perf
 
 # run_one <link> <api> <test> <layout> <size> <tl>: prints "latency bandwidth"
 run_one() {
