@@ -142,11 +142,13 @@ typedef struct uct_tcp_zc_iface_config {
     unsigned long                  listen_backlog;
     size_t                         zcopy_thresh;
     size_t                         seg_size;
+    size_t                         tx_seg_size;
     int                            nodelay;
     ucs_ternary_auto_value_t       zcopy;
     uct_tcp_zc_engine_t            tx_engine;
     double                         zcopy_reprobe;
     unsigned                       uring_entries;
+    unsigned                       max_rma_outstanding;
 } uct_tcp_zc_iface_config_t;
 
 
@@ -246,6 +248,7 @@ struct uct_tcp_zc_conn {
     struct sockaddr_storage peer_addr;
     ucs_queue_head_t        tx_queue;  /* not fully written */
     ucs_queue_head_t        ans_queue; /* written, waiting for an answer */
+    unsigned                rma_outstanding; /* PUT/GET without answer */
     ucs_queue_head_t        zc_queue;  /* the kernel holds zero-copy pages */
     struct {
         uct_tcp_zc_conn_zcids_t *ids;
@@ -303,7 +306,9 @@ struct uct_tcp_zc_iface {
     struct {
         uct_tcp_send_recv_buf_config_t sockopt;
         size_t                         seg_size;
+        size_t                         tx_seg_size;
         int                            nodelay;
+        unsigned                       max_rma_outstanding;
     } config;
     struct {
         uct_tcp_zc_engine_t      engine;  /* NONE: zero-copy is off */
@@ -365,6 +370,13 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
 ucs_status_t uct_tcp_zc_conn_set_events(uct_tcp_zc_conn_t *conn,
                                         ucs_event_set_types_t events);
 int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn);
+
+/* Whether as many PUT/GET operations as allowed wait for their answers */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_conn_rma_blocked(const uct_tcp_zc_conn_t *conn)
+{
+    return conn->rma_outstanding >= conn->iface->config.max_rma_outstanding;
+}
 
 /* iface */
 ucs_status_t

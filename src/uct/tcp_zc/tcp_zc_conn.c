@@ -79,6 +79,7 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
     conn->rx.tail  = 0;
     ucs_queue_head_init(&conn->tx_queue);
     ucs_queue_head_init(&conn->ans_queue);
+    conn->rma_outstanding = 0;
     ucs_queue_head_init(&conn->zc_queue);
     uct_tcp_zc_conn_zcopy_init(conn);
 
@@ -270,6 +271,7 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
     }
     uct_tcp_zc_conn_purge_queue(conn, &conn->tx_queue, status);
     uct_tcp_zc_conn_purge_queue(conn, &conn->ans_queue, status);
+    conn->rma_outstanding = 0;
     uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, status);
 }
 
@@ -365,6 +367,15 @@ static void uct_tcp_zc_conn_tx_done(uct_tcp_zc_conn_t *conn,
     } else {
         ucs_queue_push(&conn->zc_queue, &tx->queue);
     }
+}
+
+/* The answer of the PUT or GET at the head of the answer queue arrived */
+static uct_tcp_zc_tx_t *uct_tcp_zc_conn_pull_answered(uct_tcp_zc_conn_t *conn)
+{
+    ucs_assert(conn->rma_outstanding > 0);
+    --conn->rma_outstanding;
+    return ucs_queue_pull_elem_non_empty(&conn->ans_queue, uct_tcp_zc_tx_t,
+                                         queue);
 }
 
 /* Complete flush markers at the head of the answer queue */
@@ -708,6 +719,10 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
         return NULL;
     }
 
+    if ((kind == UCT_TCP_ZC_TX_PUT) || (kind == UCT_TCP_ZC_TX_GET)) {
+        ++conn->rma_outstanding;
+    }
+
     tx->kind           = kind;
     tx->flags          = 0;
     tx->comp           = comp;
@@ -996,9 +1011,7 @@ static ucs_status_t uct_tcp_zc_conn_put_done(uct_tcp_zc_conn_t *conn)
 /* Response data of a GET arrived: complete the head of the answer queue */
 static void uct_tcp_zc_conn_get_done(uct_tcp_zc_conn_t *conn)
 {
-    uct_tcp_zc_tx_t *tx = ucs_queue_pull_elem_non_empty(&conn->ans_queue,
-                                                        uct_tcp_zc_tx_t,
-                                                        queue);
+    uct_tcp_zc_tx_t *tx = uct_tcp_zc_conn_pull_answered(conn);
 
     if (tx->unpack_cb != NULL) {
         tx->unpack_cb(tx->unpack_arg, tx->bounce, tx->get_length);
@@ -1119,7 +1132,7 @@ static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
     }
 
     if (expected == UCT_TCP_ZC_TX_PUT) {
-        ucs_queue_pull_non_empty(&conn->ans_queue);
+        uct_tcp_zc_conn_pull_answered(conn);
         uct_tcp_zc_conn_tx_done(conn, tx);
         uct_tcp_zc_conn_complete_flushes(conn);
         return 0;
@@ -1294,6 +1307,8 @@ static void uct_tcp_zc_conn_connected(uct_tcp_zc_conn_t *conn)
 void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
                                    ucs_event_set_types_t events)
 {
+    int rma_blocked;
+
     if (conn->state == UCT_TCP_ZC_CONN_CONNECTING) {
         if (events & (UCS_EVENT_SET_EVWRITE | UCS_EVENT_SET_EVERR)) {
             uct_tcp_zc_conn_connected(conn);
@@ -1315,8 +1330,15 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
     }
 
     if (events & (UCS_EVENT_SET_EVREAD | UCS_EVENT_SET_EVERR)) {
+        rma_blocked = uct_tcp_zc_conn_rma_blocked(conn);
         if (uct_tcp_zc_conn_progress_rx(conn) < 0) {
             return;
+        }
+
+        if (rma_blocked && !uct_tcp_zc_conn_rma_blocked(conn) &&
+            (conn->ep != NULL)) {
+            /* answers made room for the operations waiting to be sent */
+            uct_tcp_zc_ep_tx_drained(conn->ep);
         }
     }
 

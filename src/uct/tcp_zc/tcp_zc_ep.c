@@ -56,6 +56,20 @@ uct_tcp_zc_ep_check_send(const uct_tcp_zc_ep_t *ep)
     return uct_tcp_zc_ep_can_send(ep) ? UCS_OK : UCS_ERR_NO_RESOURCE;
 }
 
+/* Check before starting a PUT or GET, which waits for the peer's answer */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_ep_check_rma(const uct_tcp_zc_ep_t *ep)
+{
+    ucs_status_t status = uct_tcp_zc_ep_check_send(ep);
+
+    if (ucs_unlikely(status != UCS_OK)) {
+        return status;
+    }
+
+    return uct_tcp_zc_conn_rma_blocked(&ep->conn) ? UCS_ERR_NO_RESOURCE :
+                                                    UCS_OK;
+}
+
 /*
  * The connection failed and the error handler has not been called yet: short
  * and bcopy sends are dropped as if sent (the peer is gone), the handler tells
@@ -268,7 +282,7 @@ ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
 
     UCT_CHECK_AM_ID(am_id);
     UCT_CHECK_LENGTH(length + sizeof(header), 0,
-                     uct_tcp_zc_ep_iface(ep)->config.seg_size, "am_short");
+                     uct_tcp_zc_ep_iface(ep)->config.tx_seg_size, "am_short");
 
     status = uct_tcp_zc_ep_check_send(ep);
     if (status != UCS_OK) {
@@ -298,7 +312,7 @@ ucs_status_t uct_tcp_zc_ep_am_short_iov(uct_ep_h tl_ep, uint8_t am_id,
 
     UCT_CHECK_AM_ID(am_id);
     UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "am_short_iov");
-    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
                      "am_short_iov");
 
     status = uct_tcp_zc_ep_check_send(ep);
@@ -340,7 +354,7 @@ ssize_t uct_tcp_zc_ep_am_bcopy(uct_ep_h tl_ep, uint8_t am_id,
         return length;
     }
 
-    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
+    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
                 "am_bcopy packed %zu bytes", length);
     hdr->length = length;
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
@@ -450,7 +464,7 @@ uct_tcp_zc_ep_rma_zcopy_start(uct_tcp_zc_ep_t *ep, const uct_iov_t *iov,
 
     UCT_CHECK_IOV_SIZE(iovcnt, UCT_TCP_ZC_MAX_IOV, "rma zcopy");
 
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_check_rma(ep);
     if (status != UCS_OK) {
         return status;
     }
@@ -468,10 +482,10 @@ ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
     uct_tcp_zc_rma_req_t *req;
     ucs_status_t status;
 
-    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
                      "put_short");
 
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_check_rma(ep);
     if (status != UCS_OK) {
         return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
     }
@@ -493,7 +507,7 @@ ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
     ucs_status_t status;
     size_t length;
 
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_check_rma(ep);
     if ((status != UCS_OK) && !uct_tcp_zc_ep_drops_sends(ep)) {
         return status;
     }
@@ -504,7 +518,7 @@ ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
         return length;
     }
 
-    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
+    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
                 "put_bcopy packed %zu bytes", length);
     uct_tcp_zc_ep_rma_req(req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
     UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
@@ -574,10 +588,10 @@ ucs_status_t uct_tcp_zc_ep_get_bcopy(uct_ep_h tl_ep,
     uct_tcp_zc_tx_t *tx;
     ucs_status_t status;
 
-    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
                      "get_bcopy");
 
-    status = uct_tcp_zc_ep_check_send(ep);
+    status = uct_tcp_zc_ep_check_rma(ep);
     if (status != UCS_OK) {
         return status;
     }
@@ -660,7 +674,9 @@ ucs_status_t uct_tcp_zc_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
 {
     uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
 
-    if ((ep->status != UCS_OK) || uct_tcp_zc_ep_can_send(ep)) {
+    if ((ep->status != UCS_OK) ||
+        (uct_tcp_zc_ep_can_send(ep) &&
+         !uct_tcp_zc_conn_rma_blocked(&ep->conn))) {
         return UCS_ERR_BUSY;
     }
 

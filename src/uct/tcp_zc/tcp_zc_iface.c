@@ -60,9 +60,26 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      UCS_CONFIG_TYPE_ULUNITS},
 
     {"SEG_SIZE", "64k",
-     "Largest active message payload and bcopy size.",
+     "Largest active message: the receive segment, and the largest AM zcopy\n"
+     "(user header and payload).",
      ucs_offsetof(uct_tcp_zc_iface_config_t, seg_size),
      UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"TX_SEG_SIZE", "8k",
+     "Largest short and bcopy payload (AM, PUT, GET), which is copied through\n"
+     "a buffer of this size; at most SEG_SIZE. UCP limits the user header of\n"
+     "its active messages by it, and packs that header into a buffer of\n"
+     "UCX_SEG_SIZE (8k by default): keep it no larger than UCX_SEG_SIZE.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, tx_seg_size),
+     UCS_CONFIG_TYPE_MEMUNITS},
+
+    {"MAX_RMA_OUTSTANDING", "256",
+     "Most PUT and GET operations per connection which wait for the peer's\n"
+     "answer. Beyond it they return UCS_ERR_NO_RESOURCE until answers arrive:\n"
+     "this bounds the memory held by GET buffers, and lets UCP queue its\n"
+     "requests instead of writing them all to the socket.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, max_rma_outstanding),
+     UCS_CONFIG_TYPE_UINT},
 
     {"NODELAY", "y",
      "Set TCP_NODELAY on data sockets: send small messages at once.",
@@ -265,6 +282,7 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
 {
     uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
     size_t seg_size           = iface->config.seg_size;
+    size_t tx_seg_size        = iface->config.tx_seg_size;
     ucs_status_t status;
 
     uct_base_iface_query(&iface->super, attr);
@@ -297,8 +315,8 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
                             UCT_IFACE_FLAG_EVENT_FD;
 
     /* active messages: the 64-bit header of am_short counts */
-    attr->cap.am.max_short       = seg_size;
-    attr->cap.am.max_bcopy       = seg_size;
+    attr->cap.am.max_short       = tx_seg_size;
+    attr->cap.am.max_bcopy       = tx_seg_size;
     attr->cap.am.min_zcopy       = 0;
     attr->cap.am.max_zcopy       = seg_size;
     attr->cap.am.max_hdr         = UCT_TCP_ZC_MAX_AM_HDR;
@@ -306,15 +324,15 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
     attr->cap.am.opt_zcopy_align = 1;
     attr->cap.am.align_mtu       = 1;
 
-    attr->cap.put.max_short       = seg_size;
-    attr->cap.put.max_bcopy       = seg_size;
+    attr->cap.put.max_short       = tx_seg_size;
+    attr->cap.put.max_bcopy       = tx_seg_size;
     attr->cap.put.min_zcopy       = 0;
     attr->cap.put.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
     attr->cap.put.max_iov         = UCT_TCP_ZC_MAX_IOV;
     attr->cap.put.opt_zcopy_align = 1;
     attr->cap.put.align_mtu       = 1;
 
-    attr->cap.get.max_bcopy       = seg_size;
+    attr->cap.get.max_bcopy       = tx_seg_size;
     attr->cap.get.min_zcopy       = 0;
     attr->cap.get.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
     attr->cap.get.max_iov         = UCT_TCP_ZC_MAX_IOV;
@@ -745,11 +763,27 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         return UCS_ERR_INVALID_PARAM;
     }
 
+    if ((config->tx_seg_size == 0) ||
+        (config->tx_seg_size > config->seg_size)) {
+        ucs_error("tcp_zc: invalid UCX_" UCT_TCP_ZC_CONFIG_PREFIX
+                  "TX_SEG_SIZE %zu (1 .. SEG_SIZE %zu)", config->tx_seg_size,
+                  config->seg_size);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    if (config->max_rma_outstanding == 0) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX
+                  "MAX_RMA_OUTSTANDING must be at least 1");
+        return UCS_ERR_INVALID_PARAM;
+    }
+
     ucs_strncpy_zero(self->if_name, params->mode.device.dev_name,
                      sizeof(self->if_name));
     self->listen_fd           = -1;
     self->config.sockopt      = config->sockopt;
     self->config.seg_size     = config->seg_size;
+    self->config.tx_seg_size  = config->tx_seg_size;
+    self->config.max_rma_outstanding = config->max_rma_outstanding;
     self->config.nodelay      = config->nodelay;
     self->zc.engine           = UCT_TCP_ZC_ENGINE_NONE;
     self->zc.mode             = config->zcopy;
@@ -784,7 +818,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     /* headers + am_short header + payload */
     self->tx_buf = ucs_malloc(sizeof(uct_tcp_zc_hdr_t) +
                               sizeof(uct_tcp_zc_rma_hdr_t) + sizeof(uint64_t) +
-                              self->config.seg_size, "tcp_zc tx buffer");
+                              self->config.tx_seg_size, "tcp_zc tx buffer");
     if (self->tx_buf == NULL) {
         ucs_error("failed to allocate tcp_zc send buffer");
         return UCS_ERR_NO_MEMORY;

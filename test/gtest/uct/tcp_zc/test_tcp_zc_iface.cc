@@ -174,15 +174,16 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
                                    UCT_IFACE_FLAG_EVENT_RECV |
                                    UCT_IFACE_FLAG_EVENT_FD));
 
-    /* sizes follow SEG_SIZE (64k) */
-    EXPECT_EQ(65536u, attr.cap.am.max_short);
-    EXPECT_EQ(65536u, attr.cap.am.max_bcopy);
+    /* short and bcopy follow TX_SEG_SIZE (8k), AM zcopy SEG_SIZE (64k) */
+    EXPECT_EQ(8192u, attr.cap.am.max_short);
+    EXPECT_EQ(8192u, attr.cap.am.max_bcopy);
     EXPECT_EQ(65536u, attr.cap.am.max_zcopy);
     EXPECT_EQ(UCT_TCP_ZC_MAX_AM_HDR, attr.cap.am.max_hdr);
     EXPECT_EQ(UCT_TCP_ZC_MAX_IOV, attr.cap.am.max_iov);
     EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.put.max_zcopy);
     EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.get.max_zcopy);
-    EXPECT_EQ(65536u, attr.cap.get.max_bcopy);
+    EXPECT_EQ(8192u, attr.cap.put.max_bcopy);
+    EXPECT_EQ(8192u, attr.cap.get.max_bcopy);
 
     EXPECT_TRUE(iface()->is_loopback);
     EXPECT_EQ(AF_INET, iface()->if_addr.ss_family);
@@ -308,11 +309,36 @@ UCS_TEST_F(test_tcp_zc_iface_config, defaults)
 {
     ASSERT_UCS_OK(open_iface("lo"));
     EXPECT_EQ(16384u, iface()->zc.thresh);
+    EXPECT_EQ(256u, iface()->config.max_rma_outstanding);
     EXPECT_EQ(UCS_AUTO, iface()->zc.mode);
     /* this kernel has MSG_ZEROCOPY: auto picks the error queue engine */
     EXPECT_EQ(UCT_TCP_ZC_ENGINE_ERRQUEUE, iface()->zc.engine);
     EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.sndbuf);
     EXPECT_EQ(UCS_MEMUNITS_AUTO, iface()->config.sockopt.rcvbuf);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_config, invalid_sizes)
+{
+    const std::vector<config_map_t> configs = {
+        {{"SEG_SIZE", "0"}},
+        {{"TX_SEG_SIZE", "0"}},
+        {{"SEG_SIZE", "16k"}, {"TX_SEG_SIZE", "32k"}},
+        {{"MAX_RMA_OUTSTANDING", "0"}}
+    };
+
+    for (const auto &config : configs) {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        EXPECT_EQ(UCS_ERR_INVALID_PARAM, open_iface("lo", config))
+                << config.begin()->first << "=" << config.begin()->second;
+    }
+
+    /* the largest allowed: TX_SEG_SIZE = SEG_SIZE */
+    ASSERT_UCS_OK(open_iface("lo", {{"SEG_SIZE", "16k"},
+                                    {"TX_SEG_SIZE", "16k"}}));
+    uct_iface_attr_t attr;
+    query(&attr);
+    EXPECT_EQ(16384u, attr.cap.am.max_bcopy);
+    EXPECT_EQ(16384u, attr.cap.am.max_zcopy);
 }
 
 UCS_TEST_F(test_tcp_zc_iface_config, invalid_value)

@@ -344,3 +344,117 @@ UCS_TEST_F(test_tcp_zc_xfer, ipv6_veth)
     uct_rkey_release(m_component, &rkey);
     uct_md_mem_dereg(m_md, memh);
 }
+
+
+class test_tcp_zc_rma_limit : public test_tcp_zc_xfer {
+protected:
+    static const unsigned MAX_OUTSTANDING = 4;
+
+    virtual config_map_t peer_config() const
+    {
+        config_map_t config = test_tcp_zc_xfer::peer_config();
+
+        config["MAX_RMA_OUTSTANDING"] = ucs::to_string(MAX_OUTSTANDING);
+        return config;
+    }
+
+    struct get_req_t {
+        uct_pending_req_t uct;
+        uct_ep_h          ep;
+        uct_iov_t         iov;
+        void              *remote;
+        uct_rkey_t        rkey;
+        uct_completion_t  comp;
+        unsigned          dispatched;
+    };
+
+    static ucs_status_t pending_get(uct_pending_req_t *self)
+    {
+        get_req_t *req = ucs_container_of(self, get_req_t, uct);
+        ucs_status_t status;
+
+        ++req->dispatched;
+        status = uct_ep_get_zcopy(req->ep, &req->iov, 1,
+                                  (uintptr_t)req->remote, req->rkey,
+                                  &req->comp);
+        return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+    }
+};
+
+
+/*
+ * At most MAX_RMA_OUTSTANDING PUT/GET operations wait for their answers; the
+ * next one is refused with NO_RESOURCE, goes to the pending queue, and is
+ * sent when an answer arrives. Data of every GET verified.
+ */
+UCS_TEST_F(test_tcp_zc_rma_limit, get_beyond_limit_pends)
+{
+    static const size_t size  = 4096;
+    static const unsigned num = MAX_OUTSTANDING + 1;
+    std::vector<uint8_t> remote(size * num), local(size * num, 0);
+    std::vector<uint8_t> rkey_buffer(256);
+    uct_mem_h remote_memh, local_memh;
+    uct_rkey_bundle_t rkey;
+    uct_completion_t comp;
+    get_req_t req;
+    ucs_status_t status;
+    uct_ep_h ep = create_ep(m_receiver);
+
+    for (size_t i = 0; i < remote.size(); ++i) {
+        remote[i] = (uint8_t)(i * 7 + 3);
+    }
+    ASSERT_UCS_OK(uct_md_mem_reg(m_md, &remote[0], remote.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &remote_memh));
+    ASSERT_UCS_OK(uct_md_mem_reg(m_md, &local[0], local.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &local_memh));
+    ASSERT_UCS_OK(uct_md_mkey_pack(m_md, remote_memh, &rkey_buffer[0]));
+    ASSERT_UCS_OK(uct_rkey_unpack(m_component, &rkey_buffer[0], &rkey));
+
+    /* connected, nothing outstanding */
+    rma_zcopy(uct_ep_get_zcopy, ep, &local[0], size, local_memh, &remote[0],
+              rkey.rkey);
+    std::fill(local.begin(), local.end(), 0);
+
+    comp.func   = completion_cb;
+    comp.count  = MAX_OUTSTANDING;
+    comp.status = UCS_OK;
+    for (unsigned i = 0; i < MAX_OUTSTANDING; ++i) {
+        uct_iov_t iov = make_iov(&local[i * size], size, local_memh);
+        EXPECT_EQ(UCS_INPROGRESS,
+                  uct_ep_get_zcopy(ep, &iov, 1, (uintptr_t)&remote[i * size],
+                                   rkey.rkey, &comp));
+    }
+
+    req.uct.func    = pending_get;
+    req.ep          = ep;
+    req.iov         = make_iov(&local[MAX_OUTSTANDING * size], size,
+                               local_memh);
+    req.remote      = &remote[MAX_OUTSTANDING * size];
+    req.rkey        = rkey.rkey;
+    req.comp.func   = completion_cb;
+    req.comp.count  = 1;
+    req.comp.status = UCS_OK;
+    req.dispatched  = 0;
+
+    /* the limit refuses the next one; active messages still go */
+    status = uct_ep_get_zcopy(ep, &req.iov, 1, (uintptr_t)req.remote,
+                              req.rkey, &req.comp);
+    EXPECT_EQ(UCS_ERR_NO_RESOURCE, status);
+    unsigned am_count = m_am_count;
+    EXPECT_UCS_OK(uct_ep_am_short(ep, AM_ID, 0, NULL, 0));
+    ASSERT_UCS_OK(uct_ep_pending_add(ep, &req.uct, 0));
+
+    ASSERT_TRUE(wait_for([&]() {
+        return (comp.count == 0) && (req.comp.count == 0);
+    }));
+    EXPECT_EQ(1u, req.dispatched);
+    EXPECT_TRUE(wait_for([&]() { return m_am_count > am_count; }));
+    EXPECT_UCS_OK(comp.status);
+    EXPECT_UCS_OK(req.comp.status);
+    EXPECT_EQ(remote, local);
+    EXPECT_EQ(0u, m_err_count);
+
+    uct_rkey_release(m_component, &rkey);
+    uct_md_mem_dereg(m_md, remote_memh);
+    uct_md_mem_dereg(m_md, local_memh);
+}
