@@ -931,7 +931,9 @@ static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
 }
 
 /* Fill the receive buffer with what the socket has */
-static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn)
+/* Read into the receive buffer; *drained_p tells whether the read was short,
+ * so the socket had no more data */
+static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn, int *drained_p)
 {
     size_t size = uct_tcp_zc_conn_rx_buf_size(conn->iface);
     ssize_t ret;
@@ -949,6 +951,7 @@ static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn)
     ret = uct_tcp_zc_conn_recv(conn, conn->rx.buf + conn->rx.tail,
                                size - conn->rx.tail);
     if (ret > 0) {
+        *drained_p     = (ret < (ssize_t)(size - conn->rx.tail));
         conn->rx.tail += ret;
     }
 
@@ -960,7 +963,7 @@ static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn)
  * holds, then from the socket. Returns 1 when all data arrived, 0 if more is
  * needed, -1 if the connection failed.
  */
-static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn)
+static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn, int *drained_p)
 {
     struct iovec *iov;
     size_t length;
@@ -974,12 +977,15 @@ static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn)
             length = ucs_min(length, conn->rx.tail - conn->rx.head);
             memcpy(iov->iov_base, conn->rx.buf + conn->rx.head, length);
             conn->rx.head += length;
+        } else if (*drained_p) {
+            return 0;
         } else {
             ret = uct_tcp_zc_conn_recv(conn, iov->iov_base, length);
             if (ret <= 0) {
                 return (int)ret;
             }
-            length = ret;
+            *drained_p = (ret < (ssize_t)length);
+            length     = ret;
         }
 
         iov->iov_base       = UCS_PTR_BYTE_OFFSET(iov->iov_base, length);
@@ -1240,13 +1246,14 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn)
 static int uct_tcp_zc_conn_progress_rx(uct_tcp_zc_conn_t *conn)
 {
     unsigned fills = 0;
+    int drained    = 0; /* a short read emptied the socket */
     ssize_t ret;
     int done;
 
     for (;;) {
         if ((conn->rx.state == UCT_TCP_ZC_RX_PUT_DATA) ||
             (conn->rx.state == UCT_TCP_ZC_RX_GET_DATA)) {
-            done = uct_tcp_zc_conn_rx_data(conn);
+            done = uct_tcp_zc_conn_rx_data(conn, &drained);
             if (done <= 0) {
                 return done;
             }
@@ -1270,12 +1277,13 @@ static int uct_tcp_zc_conn_progress_rx(uct_tcp_zc_conn_t *conn)
             continue;
         }
 
-        /* the buffer holds no complete message */
-        if (fills++ == UCT_TCP_ZC_RX_FILLS_MAX) {
+        /* the buffer holds no complete message; the socket is level
+         * triggered, so data which comes after a short read is reported */
+        if (drained || (fills++ == UCT_TCP_ZC_RX_FILLS_MAX)) {
             return 0;
         }
 
-        ret = uct_tcp_zc_conn_rx_fill(conn);
+        ret = uct_tcp_zc_conn_rx_fill(conn, &drained);
         if (ret <= 0) {
             return ret;
         }
