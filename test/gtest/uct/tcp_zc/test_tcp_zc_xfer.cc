@@ -443,6 +443,8 @@ UCS_TEST_F(test_tcp_zc_rma_limit, get_beyond_limit_pends)
     unsigned am_count = m_am_count;
     EXPECT_UCS_OK(uct_ep_am_short(ep, AM_ID, 0, NULL, 0));
     ASSERT_UCS_OK(uct_ep_pending_add(ep, &req.uct, 0));
+    /* a pending request is outstanding for an iface flush */
+    EXPECT_EQ(UCS_INPROGRESS, uct_iface_flush(m_sender.iface, 0, NULL));
 
     ASSERT_TRUE(wait_for([&]() {
         return (comp.count == 0) && (req.comp.count == 0);
@@ -453,6 +455,9 @@ UCS_TEST_F(test_tcp_zc_rma_limit, get_beyond_limit_pends)
     EXPECT_UCS_OK(req.comp.status);
     EXPECT_EQ(remote, local);
     EXPECT_EQ(0u, m_err_count);
+    EXPECT_TRUE(wait_for([&]() {
+        return uct_iface_flush(m_sender.iface, 0, NULL) == UCS_OK;
+    }));
 
     uct_rkey_release(m_component, &rkey);
     uct_md_mem_dereg(m_md, remote_memh);
