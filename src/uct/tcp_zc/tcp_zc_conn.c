@@ -20,8 +20,10 @@
  */
 
 
-/* Socket reads per connection and progress call */
-#define UCT_TCP_ZC_RX_FILLS_MAX 16
+/* Reads of the receive buffer per connection and progress call: one, as
+ * UCX's tcp does, so a progress call hands over at most a segment of
+ * messages (PUT and GET data go straight to the user's memory) */
+#define UCT_TCP_ZC_RX_FILLS_MAX 1
 
 
 /* Re-probes which find copies again double the time to the next one, up to
