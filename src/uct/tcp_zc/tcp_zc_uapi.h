@@ -43,4 +43,10 @@
 #  define IORING_NOTIF_USAGE_ZC_COPIED (1U << 31)
 #endif
 
+/* netdev generic netlink family (linux/netdev.h: devmem bind-rx 6.12,
+ * bind-tx 6.16); Debian 12's headers have no linux/netdev.h */
+
+/* ethtool netlink (linux/ethtool_netlink.h) and ioctl (linux/ethtool.h)
+ * constants newer than Linux 6.1 */
+
 #endif
