@@ -46,6 +46,89 @@
 /* netdev generic netlink family (linux/netdev.h: devmem bind-rx 6.12,
  * bind-tx 6.16); Debian 12's headers have no linux/netdev.h */
 
+/* Apart from the family name these are enum constants in the kernel's header,
+ * which #ifndef cannot see: tcp_zc never includes linux/netdev.h, so the
+ * macros here are their only definitions */
+#ifndef NETDEV_FAMILY_NAME
+#  define NETDEV_FAMILY_NAME "netdev"
+#endif
+
+#ifndef NETDEV_CMD_QUEUE_GET
+#  define NETDEV_CMD_QUEUE_GET 10
+#endif
+
+#ifndef NETDEV_CMD_BIND_RX
+#  define NETDEV_CMD_BIND_RX 13
+#endif
+
+#ifndef NETDEV_CMD_BIND_TX
+#  define NETDEV_CMD_BIND_TX 15
+#endif
+
+/* attribute set "dmabuf" (bind-rx, bind-tx) */
+#ifndef NETDEV_A_DMABUF_IFINDEX
+#  define NETDEV_A_DMABUF_IFINDEX 1
+#endif
+
+#ifndef NETDEV_A_DMABUF_QUEUES
+#  define NETDEV_A_DMABUF_QUEUES 2
+#endif
+
+#ifndef NETDEV_A_DMABUF_FD
+#  define NETDEV_A_DMABUF_FD 3
+#endif
+
+#ifndef NETDEV_A_DMABUF_ID
+#  define NETDEV_A_DMABUF_ID 4
+#endif
+
+/* attribute set "queue" (queue-get, and the nests of bind-rx) */
+#ifndef NETDEV_A_QUEUE_ID
+#  define NETDEV_A_QUEUE_ID 1
+#endif
+
+#ifndef NETDEV_A_QUEUE_IFINDEX
+#  define NETDEV_A_QUEUE_IFINDEX 2
+#endif
+
+#ifndef NETDEV_A_QUEUE_TYPE
+#  define NETDEV_A_QUEUE_TYPE 3
+#endif
+
+#ifndef NETDEV_A_QUEUE_NAPI_ID
+#  define NETDEV_A_QUEUE_NAPI_ID 4
+#endif
+
+#ifndef NETDEV_A_QUEUE_DMABUF
+#  define NETDEV_A_QUEUE_DMABUF 5
+#endif
+
+#ifndef NETDEV_QUEUE_TYPE_RX
+#  define NETDEV_QUEUE_TYPE_RX 0
+#endif
+
+#ifndef NETDEV_QUEUE_TYPE_TX
+#  define NETDEV_QUEUE_TYPE_TX 1
+#endif
+
+/* netlink extended ACK (linux/netlink.h, Linux 4.12); the NLMSGERR_ATTR_*
+ * ids are enum constants which Debian 12's headers have */
+#ifndef SOL_NETLINK
+#  define SOL_NETLINK 270
+#endif
+
+#ifndef NETLINK_EXT_ACK
+#  define NETLINK_EXT_ACK 11
+#endif
+
+#ifndef NLM_F_CAPPED
+#  define NLM_F_CAPPED 0x100
+#endif
+
+#ifndef NLM_F_ACK_TLVS
+#  define NLM_F_ACK_TLVS 0x200
+#endif
+
 /* ethtool netlink (linux/ethtool_netlink.h) and ioctl (linux/ethtool.h)
  * constants newer than Linux 6.1 */
 
