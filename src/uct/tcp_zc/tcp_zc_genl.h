@@ -36,6 +36,10 @@ typedef struct uct_tcp_zc_genl_err {
                            (NLMSGERR_ATTR_OFFS), -1 if none */
     int      miss_type; /* missing attribute (NLMSGERR_ATTR_MISS_TYPE),
                            -1 if none */
+    int      miss_nest; /* offset of the nest which misses it
+                           (NLMSGERR_ATTR_MISS_NEST), -1 if none */
+    int      attr_type; /* type of the attribute at offset in the request,
+                           -1 if unknown */
 } uct_tcp_zc_genl_err_t;
 
 
@@ -52,9 +56,16 @@ typedef struct uct_tcp_zc_genl {
 } uct_tcp_zc_genl_t;
 
 
-/** Reply callback: one message of the answer; return 0 to go on. */
+/**
+ * Reply callback: one message of the answer; return 0 to go on. A ucs_status_t
+ * error stops the callbacks (the answer is still read to its end) and is the
+ * status of the request.
+ */
 typedef int (*uct_tcp_zc_genl_reply_cb_t)(struct nl_msg *msg, void *arg);
 
+
+/** No error: error 0, no text, no offsets */
+void uct_tcp_zc_genl_err_init(uct_tcp_zc_genl_err_t *err);
 
 /**
  * Open a socket with extended ACK on, and resolve the family and its
@@ -75,7 +86,8 @@ uct_tcp_zc_genl_msg(const uct_tcp_zc_genl_t *genl, uint8_t cmd, int flags);
 /**
  * Send a request (consumed) and receive its answer: cb for every reply
  * message, until the ACK, the end of a dump or an error. An error of the
- * kernel fills err and returns uct_tcp_zc_genl_status(err->error).
+ * kernel fills err and returns uct_tcp_zc_genl_status(err->error); a local
+ * failure (socket, message) sets err->error to its errno, with no text.
  */
 ucs_status_t uct_tcp_zc_genl_request(uct_tcp_zc_genl_t *genl,
                                      struct nl_msg *msg,
@@ -99,7 +111,8 @@ int uct_tcp_zc_genl_parse_error(const struct nlmsghdr *nlh, size_t len,
  */
 ucs_status_t uct_tcp_zc_genl_status(int error);
 
-/** "strerror (extack text) [attribute offset N]" */
+/** "strerror (extack text) [attribute offset N]", and the attribute's type
+ * and a missing attribute where known */
 const char *uct_tcp_zc_genl_err_str(const uct_tcp_zc_genl_err_t *err,
                                     char *buf, size_t max);
 
