@@ -32,7 +32,10 @@ full)
     iters=5000
     small="8,64,512,4096,32768"
     all="$small,65536,262144,1048576,4194304,16777216"
-    tests="uct:am_lat:short:8,64,512,4096 uct:am_bw:bcopy:$small,65536
+    # AM is one segment: bcopy up to the send buffer (8k for tcp and
+    # tcp_zc), zcopy up to the receive segment (64k)
+    tests="uct:am_lat:short:8,64,512,4096 uct:am_bw:bcopy:8,64,512,4096
+           uct:am_bw:zcopy:16384,32768
            uct:put_bw:zcopy:$all uct:get_bw:zcopy:$all
            ucp:tag_lat::$all ucp:tag_bw::$all ucp:ucp_put_bw::$all"
     ;;

@@ -7,8 +7,12 @@
 #  - UCX's generic UCT tests instantiated for tcp_zc (tcp_zc/*) with "lo" only,
 #    once per zero-copy send engine, with zero-copy forced on for all sizes
 #    (on lo the kernel copies, so the default "auto" would soon stop using it);
+#  - UCX's UCP tests instantiated for tcp_zc, the groups in UCP_FILTER, with
+#    "lo" only;
 #  - ucx_perftest over UCP with UCX_TLS=tcp_zc,self (eager and rendezvous
-#    sizes), with "lo" only;
+#    sizes), with "lo" only, and a check that large tagged messages go by
+#    rendezvous with tcp_zc's zero-copy RMA (UCX's own protocol report, and
+#    the bytes tcp_zc sent zero-copy);
 #  - an MPI program with Debian's Open MPI over tcp_zc, 2 and 4 ranks, on a
 #    UCX 1.13 tree (the ABI which Debian's Open MPI is built against).
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero if a test
@@ -16,7 +20,8 @@
 #
 #   test.sh <tree-build-dir>
 #
-# MODULE_FILTER and GENERIC_FILTER override the gtest filters ("-" skips).
+# MODULE_FILTER, GENERIC_FILTER and UCP_FILTER override the gtest filters
+# ("-" skips).
 #
 
 treedir=$(cd "$1" && pwd)
@@ -24,7 +29,19 @@ gtest=$treedir/obj/test/gtest/gtest
 logdir=$treedir/test-logs
 timeout_sec=${TCP_ZC_TEST_TIMEOUT:-1200}
 module_filter=${MODULE_FILTER:-*test_tcp_zc*}
-generic_filter=${GENERIC_FILTER:-tcp_zc/*}
+# UCX's UCT tests: all tcp_zc instances but the UCP ones
+generic_filter=${GENERIC_FILTER:-tcp_zc/*:-tcp_zc/test_ucp*:tcp_zc/test_proto_reset*}
+# UCP: tag matching (eager, rendezvous), active messages (eager,
+# rendezvous), RMA, atomics (emulated), memory mapping, stream, peer failure,
+# wireup, protocol restart
+ucp_groups="test_ucp_tag_match test_ucp_tag_match_rndv test_ucp_tag_xfer
+            test_ucp_tag_probe test_ucp_tag_cancel test_ucp_am test_ucp_am_nbx
+            test_ucp_am_nbx_rndv test_ucp_rma test_ucp_atomic32
+            test_ucp_atomic64 test_ucp_mmap test_ucp_stream
+            test_ucp_peer_failure test_ucp_wireup_1sided
+            test_ucp_wireup_2sided test_proto_reset"
+# (the wireup stress tests take 20 s each on 1.13, tcp's 80 s: not in CI)
+ucp_filter=${UCP_FILTER:-$(printf "tcp_zc/%s.*:" $ucp_groups)-*.stress_connect*}
 
 if [ ! -x "$gtest" ]
 then
@@ -123,6 +140,55 @@ run_perftest() {
     fi
 }
 
+# rendezvous_check: large tagged messages go by rendezvous with tcp_zc's
+# zero-copy RMA. UCX's own report of an endpoint's protocols must say so
+# (master: the protocol selected per size; 1.13: the rendezvous threshold and
+# the RMA lane), and a transfer of 4 MiB messages must have its bytes sent
+# zero-copy by tcp_zc (the GET answers of the sender; zero-copy forced on,
+# since the kernel copies on lo)
+rendezvous_check() {
+    local size=4194304 iters=20 port=$((30000 + $$ % 10000 + RANDOM % 1000))
+    local log=$logdir/rendezvous env ok=1 bytes
+    env="UCX_TLS=tcp_zc,self UCX_NET_DEVICES=lo UCX_TCP_ZC_ZCOPY=y"
+
+    # an endpoint to itself: without self, tcp_zc carries it
+    nsrun env $env UCX_TLS=tcp_zc timeout 60 "$treedir/install/bin/ucx_info" \
+        -e -u t \
+        >"$log-info.log" 2>&1 || ok=0
+    if grep -q "| *Range *|" "$log-info.log"
+    then
+        # the row up to "inf" of the plain tag_send table
+        awk '/tagged message by ucp_tag_send\* from host memory/ { t = 1 }
+             t && /\.\.inf/ { print; exit }' "$log-info.log" |
+            grep -E "rendezvous zero-copy.*\| *tcp_zc/lo" || ok=0
+    else
+        grep -E "^# +tag_send: .*<rndv>\.\.\(inf\)" "$log-info.log" &&
+            grep -E "lane\[[0-9]+\]: .*tcp_zc/lo.* rma_bw" "$log-info.log" ||
+            ok=0
+    fi
+
+    nsrun env $env timeout 60 "$treedir/install/bin/ucx_perftest" -p $port \
+        >"$log-server.log" 2>&1 &
+    local server=$!
+    sleep 0.5
+    nsrun env $env UCX_LOG_LEVEL=debug timeout 60 \
+        "$treedir/install/bin/ucx_perftest" 127.0.0.1 -p $port -t tag_bw \
+        -s $size -n $iters >"$log-client.log" 2>&1 || ok=0
+    wait $server || ok=0
+    bytes=$(awk '/tcp_zc iface .*zero-copy engine/ {
+                     for (i = 1; i < NF; ++i) if ($(i + 1) == "bytes,") s += $i
+                 } END { print s + 0 }' "$log-client.log")
+    echo "tcp_zc: rendezvous: $bytes bytes sent zero-copy by the sender" >&2
+    if [ "$ok" -eq 1 ] && [ "$bytes" -ge $((size * iters)) ]
+    then
+        echo "[       OK ] ucp rendezvous over tcp_zc zero-copy RMA"
+        passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] ucp rendezvous over tcp_zc zero-copy RMA (see $log-*)"
+        failed=$((failed + 1))
+    fi
+}
+
 mkdir -p "$logdir"
 run_gtest module veth "$module_filter" TCP_ZC_TEST_VETH="$veth0 $veth1"
 for engine in errqueue uring
@@ -130,6 +196,7 @@ do
     run_gtest generic-$engine lo "$generic_filter" UCX_TCP_ZC_TX_ENGINE=$engine \
         UCX_TCP_ZC_ZCOPY=y UCX_TCP_ZC_ZCOPY_THRESH=1
 done
+run_gtest ucp lo "$ucp_filter"
 
 if [ "${UCP_PERFTEST:-y}" = "y" ]
 then
@@ -139,6 +206,7 @@ then
     do
         run_perftest "${spec%:*}" "${spec#*:}"
     done
+    rendezvous_check
 fi
 
 if [ "${MPI_TEST:-y}" = "y" ]
