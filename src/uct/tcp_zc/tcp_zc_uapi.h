@@ -132,4 +132,19 @@
 /* ethtool netlink (linux/ethtool_netlink.h) and ioctl (linux/ethtool.h)
  * constants newer than Linux 6.1 */
 
+/* The kernel declares the ethtool netlink attributes as enum constants, which
+ * #ifndef does not see: the headers come first, so that a macro below can only
+ * follow their enum, never rename one of its constants */
+#include <linux/ethtool.h>
+#include <linux/ethtool_netlink.h>
+
+/* rings: hds-thresh (Linux 6.14) */
+#ifndef ETHTOOL_A_RINGS_HDS_THRESH
+#  define ETHTOOL_A_RINGS_HDS_THRESH 17
+#endif
+
+#ifndef ETHTOOL_A_RINGS_HDS_THRESH_MAX
+#  define ETHTOOL_A_RINGS_HDS_THRESH_MAX 18
+#endif
+
 #endif
