@@ -94,6 +94,7 @@ ucs_status_t uct_tcp_zc_ethtool_rss_get(const char *if_name,
                                         uint32_t **table_p, unsigned *size_p,
                                         uct_tcp_zc_genl_err_t *err);
 
+/** size 0 restores the kernel's default table */
 ucs_status_t uct_tcp_zc_ethtool_rss_set(const char *if_name,
                                         const uint32_t *table, unsigned size,
                                         uct_tcp_zc_genl_err_t *err);
@@ -102,6 +103,21 @@ ucs_status_t uct_tcp_zc_ethtool_rss_set(const char *if_name,
 int uct_tcp_zc_ethtool_rss_excludes(const uint32_t *table, unsigned size,
                                     const uint32_t *queues,
                                     unsigned num_queues);
+
+/** Number of RX rings which RSS spreads over (ETHTOOL_GRXRINGS) */
+ucs_status_t uct_tcp_zc_ethtool_rx_rings_get(const char *if_name,
+                                             unsigned *count_p,
+                                             uct_tcp_zc_genl_err_t *err);
+
+/**
+ * The driver's rule count answer (ETHTOOL_GRXCLSRLCNT): *count_p rules, and
+ * *table_p the size of its rule table, or'ed with RX_CLS_LOC_SPECIAL if it
+ * chooses locations itself
+ */
+ucs_status_t uct_tcp_zc_ethtool_ntuple_count(const char *if_name,
+                                             unsigned *count_p,
+                                             uint64_t *table_p,
+                                             uct_tcp_zc_genl_err_t *err);
 
 /**
  * Setup mode: header split on, hds-thresh 0, one ntuple rule from TCP port
@@ -116,5 +132,42 @@ ucs_status_t uct_tcp_zc_ethtool_setup(const char *if_name, int ifindex,
 
 /** Undo exactly what the setup changed, and free it */
 void uct_tcp_zc_ethtool_setup_undo(uct_tcp_zc_ethtool_setup_t *setup);
+
+
+/*
+ * The pieces of the above which need no kernel, exposed for unit tests.
+ */
+
+struct ethtool_rxnfc;
+struct ethtool_rx_flow_spec;
+
+
+/**
+ * Where to insert a rule, from the rule count answer (table, as
+ * uct_tcp_zc_ethtool_ntuple_count() gives it) and the locations in use:
+ * RX_CLS_LOC_ANY if the driver chooses, else the lowest free location below
+ * the table size. UCS_ERR_EXCEEDS_LIMIT if there is none.
+ */
+ucs_status_t uct_tcp_zc_ethtool_ntuple_location(uint64_t table,
+                                                const uint32_t *locs,
+                                                unsigned num_locs,
+                                                uint32_t *location_p);
+
+/** ETHTOOL_SRXCLSRLINS request for rule, at rule->location */
+ucs_status_t
+uct_tcp_zc_ethtool_ntuple_fill(const uct_tcp_zc_ethtool_ntuple_rule_t *rule,
+                               struct ethtool_rxnfc *nfc);
+
+/** A rule as ETHTOOL_GRXCLSRULE gives it */
+void uct_tcp_zc_ethtool_ntuple_parse(const struct ethtool_rx_flow_spec *fs,
+                                     uct_tcp_zc_ethtool_ntuple_rule_t *rule);
+
+/** Fill table with queues 0..num_queues-1, round robin */
+void uct_tcp_zc_ethtool_rss_spread(uint32_t *table, unsigned size,
+                                   uint32_t num_queues);
+
+/** Whether table is the kernel's default spread over num_rings rings */
+int uct_tcp_zc_ethtool_rss_is_default(const uint32_t *table, unsigned size,
+                                      unsigned num_rings);
 
 #endif
