@@ -41,6 +41,36 @@
 #define UCT_TCP_ZC_ETHTOOL_FLOW_FLAGS (FLOW_EXT | FLOW_MAC_EXT | FLOW_RSS)
 
 
+/* Changes which a setup made, in the order it makes them */
+enum {
+    UCT_TCP_ZC_ETHTOOL_SETUP_RINGS  = UCS_BIT(0),
+    UCT_TCP_ZC_ETHTOOL_SETUP_RSS    = UCS_BIT(1),
+    UCT_TCP_ZC_ETHTOOL_SETUP_NTUPLE = UCS_BIT(2)
+};
+
+
+struct uct_tcp_zc_ethtool_setup {
+    const uct_tcp_zc_ethtool_setup_ops_t *ops;
+    uct_tcp_zc_genl_t                    genl;
+    char                                 if_name[IFNAMSIZ];
+    int                                  ifindex;
+    unsigned                             changes;  /* SETUP_* made */
+
+    /* SETUP_RINGS: values before, -1 where the setup did not change it */
+    int                                  old_tcp_data_split;
+    int64_t                              old_hds_thresh;
+
+    /* SETUP_RSS: the table before; restored as the kernel's default (size
+     * 0) if it was that, so the device goes on following channel changes */
+    uint32_t                             *old_table;
+    unsigned                             table_size;
+    int                                  old_table_default;
+
+    /* SETUP_NTUPLE: where the kernel put the rule */
+    uint32_t                             rule_location;
+};
+
+
 static int uct_tcp_zc_ethtool_array_has(const uint32_t *array, unsigned length,
                                         uint32_t value)
 {
@@ -777,3 +807,282 @@ int uct_tcp_zc_ethtool_rss_is_default(const uint32_t *table, unsigned size,
     return 1;
 }
 
+
+/* Setup mode */
+
+static const uct_tcp_zc_ethtool_setup_ops_t uct_tcp_zc_ethtool_kernel_ops = {
+    .open          = uct_tcp_zc_ethtool_open,
+    .close         = uct_tcp_zc_genl_close,
+    .rings_get     = uct_tcp_zc_ethtool_rings_get,
+    .rings_set     = uct_tcp_zc_ethtool_rings_set,
+    .rx_rings_get  = uct_tcp_zc_ethtool_rx_rings_get,
+    .rss_get       = uct_tcp_zc_ethtool_rss_get,
+    .rss_set       = uct_tcp_zc_ethtool_rss_set,
+    .ntuple_count  = uct_tcp_zc_ethtool_ntuple_count,
+    .ntuple_insert = uct_tcp_zc_ethtool_ntuple_insert,
+    .ntuple_delete = uct_tcp_zc_ethtool_ntuple_delete
+};
+
+
+/* What a setup is going to change, decided before it changes anything */
+typedef struct uct_tcp_zc_ethtool_setup_plan {
+    int      tcp_data_split; /* value to set, -1: leave */
+    int64_t  hds_thresh;     /* value to set, -1: leave */
+    uint32_t *table;         /* new RSS table, NULL: leave */
+} uct_tcp_zc_ethtool_setup_plan_t;
+
+
+/*
+ * Read what the setup needs and decide what to change: header split and
+ * hds-thresh where they are not on and 0, the RSS table where it points to
+ * rx_queue. Asks for the ntuple rule count too, so that a driver without
+ * ntuple filters fails the setup before any change.
+ */
+static ucs_status_t
+uct_tcp_zc_ethtool_setup_prepare(uct_tcp_zc_ethtool_setup_t *setup,
+                                 uint32_t rx_queue,
+                                 uct_tcp_zc_ethtool_setup_plan_t *plan,
+                                 uct_tcp_zc_genl_err_t *err)
+{
+    const uct_tcp_zc_ethtool_setup_ops_t *ops = setup->ops;
+    uct_tcp_zc_ethtool_rings_t rings;
+    uct_tcp_zc_genl_err_t rings_err;
+    ucs_status_t status;
+    unsigned num_rules, num_rings;
+    uint64_t rule_table;
+
+    status = ops->rings_get(&setup->genl, setup->ifindex, &rings, err);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    if (rings.tcp_data_split != ETHTOOL_TCP_DATA_SPLIT_ENABLED) {
+        plan->tcp_data_split       = ETHTOOL_TCP_DATA_SPLIT_ENABLED;
+        /* the kernel leaves out "unknown", which is also what it restores */
+        setup->old_tcp_data_split  = ucs_max(rings.tcp_data_split,
+                                             ETHTOOL_TCP_DATA_SPLIT_UNKNOWN);
+    }
+
+    /* a driver which does not report hds-thresh cannot set it, and the
+     * kernel's value (which bind-rx checks) is then 0 */
+    if (rings.hds_thresh_valid && (rings.hds_thresh != 0)) {
+        plan->hds_thresh       = 0;
+        setup->old_hds_thresh  = rings.hds_thresh;
+    }
+
+    status = ops->rss_get(setup->if_name, &setup->old_table,
+                          &setup->table_size, err);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = ops->ntuple_count(setup->if_name, &num_rules, &rule_table, err);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    if (uct_tcp_zc_ethtool_rss_excludes(setup->old_table, setup->table_size,
+                                        &rx_queue, 1)) {
+        return UCS_OK;
+    }
+
+    if (rx_queue == 0) {
+        uct_tcp_zc_ethtool_err_set(err, EINVAL);
+        ucs_error("tcp_zc %s: RSS cannot spread over the queues below "
+                  "queue 0", setup->if_name);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    plan->table = ucs_malloc(ucs_max(setup->table_size, 1u) *
+                             sizeof(*plan->table), "tcp_zc rss table");
+    if (plan->table == NULL) {
+        uct_tcp_zc_ethtool_err_set(err, ENOMEM);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    uct_tcp_zc_ethtool_rss_spread(plan->table, setup->table_size, rx_queue);
+
+    /* only to tell how to restore the table: not knowing is no failure */
+    if (ops->rx_rings_get(setup->if_name, &num_rings, &rings_err) == UCS_OK) {
+        setup->old_table_default =
+                uct_tcp_zc_ethtool_rss_is_default(setup->old_table,
+                                                  setup->table_size,
+                                                  num_rings);
+    }
+
+    return UCS_OK;
+}
+
+/* Undo the changes made, the last first; failures are logged and skipped */
+static void uct_tcp_zc_ethtool_setup_revert(uct_tcp_zc_ethtool_setup_t *setup)
+{
+    const uct_tcp_zc_ethtool_setup_ops_t *ops = setup->ops;
+    uct_tcp_zc_genl_err_t err;
+
+    if ((setup->changes & UCT_TCP_ZC_ETHTOOL_SETUP_NTUPLE) &&
+        (ops->ntuple_delete(setup->if_name, setup->rule_location, &err) !=
+         UCS_OK)) {
+        ucs_error("tcp_zc %s: ntuple rule at location %u is left in place",
+                  setup->if_name, setup->rule_location);
+    }
+
+    if ((setup->changes & UCT_TCP_ZC_ETHTOOL_SETUP_RSS) &&
+        (ops->rss_set(setup->if_name, setup->old_table,
+                      setup->old_table_default ? 0 : setup->table_size,
+                      &err) != UCS_OK)) {
+        ucs_error("tcp_zc %s: RSS indirection table is left changed",
+                  setup->if_name);
+    }
+
+    if ((setup->changes & UCT_TCP_ZC_ETHTOOL_SETUP_RINGS) &&
+        (ops->rings_set(&setup->genl, setup->ifindex,
+                        setup->old_tcp_data_split, setup->old_hds_thresh,
+                        &err) != UCS_OK)) {
+        ucs_error("tcp_zc %s: tcp-data-split/hds-thresh are left changed",
+                  setup->if_name);
+    }
+
+    setup->changes = 0;
+}
+
+/* Make the planned changes, each recorded once the kernel took it */
+static ucs_status_t
+uct_tcp_zc_ethtool_setup_apply(uct_tcp_zc_ethtool_setup_t *setup,
+                               const uct_tcp_zc_ethtool_setup_plan_t *plan,
+                               uct_tcp_zc_ethtool_ntuple_rule_t *rule,
+                               uct_tcp_zc_genl_err_t *err)
+{
+    const uct_tcp_zc_ethtool_setup_ops_t *ops = setup->ops;
+    ucs_status_t status;
+
+    if ((plan->tcp_data_split >= 0) || (plan->hds_thresh >= 0)) {
+        status = ops->rings_set(&setup->genl, setup->ifindex,
+                                plan->tcp_data_split, plan->hds_thresh, err);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        setup->changes |= UCT_TCP_ZC_ETHTOOL_SETUP_RINGS;
+    }
+
+    if (plan->table != NULL) {
+        status = ops->rss_set(setup->if_name, plan->table, setup->table_size,
+                              err);
+        if (status != UCS_OK) {
+            return status;
+        }
+
+        setup->changes |= UCT_TCP_ZC_ETHTOOL_SETUP_RSS;
+    }
+
+    status = ops->ntuple_insert(setup->if_name, rule, err);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    setup->rule_location  = rule->location;
+    setup->changes       |= UCT_TCP_ZC_ETHTOOL_SETUP_NTUPLE;
+    return UCS_OK;
+}
+
+static void uct_tcp_zc_ethtool_setup_free(uct_tcp_zc_ethtool_setup_t *setup,
+                                          int genl_open)
+{
+    if (genl_open) {
+        setup->ops->close(&setup->genl);
+    }
+
+    ucs_free(setup->old_table);
+    ucs_free(setup);
+}
+
+ucs_status_t
+uct_tcp_zc_ethtool_setup_with_ops(const uct_tcp_zc_ethtool_setup_ops_t *ops,
+                                  const char *if_name, int ifindex,
+                                  uint32_t rx_queue, int family,
+                                  uint16_t dst_port,
+                                  uct_tcp_zc_ethtool_setup_t **setup_p,
+                                  uct_tcp_zc_genl_err_t *err)
+{
+    uct_tcp_zc_ethtool_setup_plan_t plan = {-1, -1, NULL};
+    uct_tcp_zc_ethtool_ntuple_rule_t rule;
+    uct_tcp_zc_ethtool_setup_t *setup;
+    ucs_status_t status;
+
+    uct_tcp_zc_ethtool_err_set(err, 0);
+    if ((family != AF_INET) && (family != AF_INET6)) {
+        uct_tcp_zc_ethtool_err_set(err, EAFNOSUPPORT);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    setup = ucs_calloc(1, sizeof(*setup), "tcp_zc ethtool setup");
+    if (setup == NULL) {
+        uct_tcp_zc_ethtool_err_set(err, ENOMEM);
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    setup->ops                = ops;
+    setup->ifindex            = ifindex;
+    setup->old_tcp_data_split = -1;
+    setup->old_hds_thresh     = -1;
+    ucs_strncpy_zero(setup->if_name, if_name, sizeof(setup->if_name));
+
+    status = ops->open(&setup->genl, err);
+    if (status != UCS_OK) {
+        uct_tcp_zc_ethtool_setup_free(setup, 0);
+        return status;
+    }
+
+    status = uct_tcp_zc_ethtool_setup_prepare(setup, rx_queue, &plan, err);
+    if (status != UCS_OK) {
+        goto err_free;
+    }
+
+    rule.location = 0;
+    rule.family   = family;
+    rule.dst_port = dst_port;
+    rule.queue    = rx_queue;
+    status        = uct_tcp_zc_ethtool_setup_apply(setup, &plan, &rule, err);
+    if (status != UCS_OK) {
+        ucs_diag("tcp_zc %s: devmem setup failed, undoing what it changed",
+                 if_name);
+        uct_tcp_zc_ethtool_setup_revert(setup);
+        goto err_free;
+    }
+
+    ucs_diag("tcp_zc %s: devmem setup:%s%s%s tcp port %u -> queue %u "
+             "(ntuple rule %u)", if_name,
+             (plan.tcp_data_split >= 0) ? " tcp-data-split on," : "",
+             (plan.hds_thresh >= 0) ? " hds-thresh 0," : "",
+             (plan.table != NULL) ? " RSS over the queues below," : "",
+             dst_port, rx_queue, setup->rule_location);
+    ucs_free(plan.table);
+    *setup_p = setup;
+    return UCS_OK;
+
+err_free:
+    ucs_free(plan.table);
+    uct_tcp_zc_ethtool_setup_free(setup, 1);
+    return status;
+}
+
+ucs_status_t uct_tcp_zc_ethtool_setup(const char *if_name, int ifindex,
+                                      uint32_t rx_queue, int family,
+                                      uint16_t dst_port,
+                                      uct_tcp_zc_ethtool_setup_t **setup_p,
+                                      uct_tcp_zc_genl_err_t *err)
+{
+    return uct_tcp_zc_ethtool_setup_with_ops(&uct_tcp_zc_ethtool_kernel_ops,
+                                             if_name, ifindex, rx_queue,
+                                             family, dst_port, setup_p, err);
+}
+
+void uct_tcp_zc_ethtool_setup_undo(uct_tcp_zc_ethtool_setup_t *setup)
+{
+    if (setup == NULL) {
+        return;
+    }
+
+    uct_tcp_zc_ethtool_setup_revert(setup);
+    uct_tcp_zc_ethtool_setup_free(setup, 1);
+}

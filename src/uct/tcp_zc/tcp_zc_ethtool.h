@@ -170,4 +170,44 @@ void uct_tcp_zc_ethtool_rss_spread(uint32_t *table, unsigned size,
 int uct_tcp_zc_ethtool_rss_is_default(const uint32_t *table, unsigned size,
                                       unsigned num_rings);
 
+
+/**
+ * What the setup does to a device, one function each; tests replace them
+ * to see which changes a setup makes and undoes.
+ */
+typedef struct uct_tcp_zc_ethtool_setup_ops {
+    ucs_status_t (*open)(uct_tcp_zc_genl_t *genl, uct_tcp_zc_genl_err_t *err);
+    void         (*close)(uct_tcp_zc_genl_t *genl);
+    ucs_status_t (*rings_get)(uct_tcp_zc_genl_t *genl, int ifindex,
+                              uct_tcp_zc_ethtool_rings_t *rings,
+                              uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*rings_set)(uct_tcp_zc_genl_t *genl, int ifindex,
+                              int tcp_data_split, int64_t hds_thresh,
+                              uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*rx_rings_get)(const char *if_name, unsigned *count_p,
+                                 uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*rss_get)(const char *if_name, uint32_t **table_p,
+                            unsigned *size_p, uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*rss_set)(const char *if_name, const uint32_t *table,
+                            unsigned size, uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*ntuple_count)(const char *if_name, unsigned *count_p,
+                                 uint64_t *table_p,
+                                 uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*ntuple_insert)(const char *if_name,
+                                  uct_tcp_zc_ethtool_ntuple_rule_t *rule,
+                                  uct_tcp_zc_genl_err_t *err);
+    ucs_status_t (*ntuple_delete)(const char *if_name, uint32_t location,
+                                  uct_tcp_zc_genl_err_t *err);
+} uct_tcp_zc_ethtool_setup_ops_t;
+
+
+/** uct_tcp_zc_ethtool_setup() through ops; the undo uses them too */
+ucs_status_t
+uct_tcp_zc_ethtool_setup_with_ops(const uct_tcp_zc_ethtool_setup_ops_t *ops,
+                                  const char *if_name, int ifindex,
+                                  uint32_t rx_queue, int family,
+                                  uint16_t dst_port,
+                                  uct_tcp_zc_ethtool_setup_t **setup_p,
+                                  uct_tcp_zc_genl_err_t *err);
+
 #endif
