@@ -51,6 +51,7 @@ static int (*nla_len)(const struct nlattr *nla);
 static int (*nla_ok)(const struct nlattr *nla, int remaining);
 static struct nlattr *(*nla_next)(const struct nlattr *nla, int *remaining);
 static uint32_t (*nla_get_u32)(const struct nlattr *nla);
+static struct nlattr *(*nla_nest_start)(struct nl_msg *msg, int attrtype);
 
 template<typename F> static void lookup(F &func, const char *name)
 {
@@ -69,6 +70,7 @@ static void resolve()
     lookup(nla_ok, "nla_ok");
     lookup(nla_next, "nla_next");
     lookup(nla_get_u32, "nla_get_u32");
+    lookup(nla_nest_start, "nla_nest_start");
 }
 
 /* The attributes of a payload in order, walked as libnl's
@@ -227,6 +229,18 @@ UCS_TEST_F(test_tcp_zc_netdev_msg, bind_rx_one_queue)
     ASSERT_TRUE(tb[NETDEV_A_QUEUE_TYPE] != NULL);
     EXPECT_EQ(uint32_t(NETDEV_QUEUE_TYPE_RX),
               libnl::nla_get_u32(tb[NETDEV_A_QUEUE_TYPE]));
+}
+
+UCS_TEST_F(test_tcp_zc_netdev_msg, libnl_nest_flag)
+{
+    struct nlattr *nest;
+
+    /* libnl sets NLA_F_NESTED itself since 3.5; the flag which bind-rx
+     * requests carry does not rest on that alone */
+    request(NETDEV_CMD_BIND_RX);
+    nest = libnl::nla_nest_start(m_msg, NETDEV_A_DMABUF_QUEUES);
+    ASSERT_TRUE(nest != NULL);
+    EXPECT_EQ(NETDEV_A_DMABUF_QUEUES | NLA_F_NESTED, nest->nla_type);
 }
 
 UCS_TEST_F(test_tcp_zc_netdev_msg, bind_tx)
