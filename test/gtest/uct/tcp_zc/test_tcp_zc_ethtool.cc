@@ -434,7 +434,7 @@ protected:
         }
 
         /* where a driver which chooses itself might put it */
-        rule->location                  = 9;
+        rule->location                      = 9;
         s_self->m_dev.rules[rule->location] = rule->dst_port;
         return UCS_OK;
     }
