@@ -89,4 +89,7 @@ unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
 
 unsigned uct_tcp_zc_uring_inflight(const uct_tcp_zc_uring_t *ring);
 
+/* Whether the kernel has io_uring SENDMSG_ZC, and its copied report */
+ucs_status_t uct_tcp_zc_uring_probe(int *send_zc_p, int *report_p);
+
 #endif

@@ -11,6 +11,8 @@
 #include "tcp_zc_tx.h"
 
 #include <ucs/debug/assert.h>
+#include <errno.h>
+#include <unistd.h>
 #include <ucs/debug/log.h>
 #include <string.h>
 #include <ucs/debug/memtrack_int.h>
@@ -169,4 +171,59 @@ unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
     }
 
     return count;
+}
+
+/*
+ * What the kernel's io_uring has for zero-copy sends, on a ring of its own:
+ * SENDMSG_ZC, and the copied report (REPORT_USAGE, Linux 6.2). The flag is
+ * checked when a request is prepared: a send on an unconnected socket fails
+ * with EINVAL only if the kernel does not know it.
+ */
+ucs_status_t uct_tcp_zc_uring_probe(int *send_zc_p, int *report_p)
+{
+    static char byte;
+    uct_tcp_zc_uring_t *ring;
+    struct io_uring_sqe *sqe;
+    struct io_uring_cqe *cqe;
+    ucs_status_t status;
+    int fd, ret;
+
+    *send_zc_p = 0;
+    *report_p  = 0;
+
+    status = uct_tcp_zc_uring_create(4, &ring);
+    if (status == UCS_ERR_UNSUPPORTED) {
+        return UCS_OK;
+    } else if (status != UCS_OK) {
+        return status;
+    }
+
+    *send_zc_p = 1;
+    fd         = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        ucs_error("tcp_zc: socket() failed: %m");
+        status = UCS_ERR_IO_ERROR;
+        goto out;
+    }
+
+    sqe = io_uring_get_sqe(&ring->ring);
+    io_uring_prep_send_zc(sqe, fd, &byte, sizeof(byte), MSG_NOSIGNAL, 0);
+    sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
+
+    ret = io_uring_submit_and_wait(&ring->ring, 1);
+    if (ret >= 0) {
+        ret = io_uring_peek_cqe(&ring->ring, &cqe);
+    }
+    if (ret < 0) {
+        ucs_diag("tcp_zc: io_uring send probe failed: %s", strerror(-ret));
+        status = UCS_ERR_IO_ERROR;
+    } else {
+        *report_p = (cqe->res != -EINVAL);
+    }
+
+    close(fd);
+out:
+    /* takes what is still in flight */
+    uct_tcp_zc_uring_destroy(ring);
+    return status;
 }
