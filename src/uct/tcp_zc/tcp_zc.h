@@ -149,6 +149,8 @@ typedef struct uct_tcp_zc_iface_config {
     double                         zcopy_reprobe;
     unsigned                       uring_entries;
     unsigned                       max_rma_outstanding;
+    ucs_ternary_auto_value_t       devmem;
+    int                            devmem_setup;
 } uct_tcp_zc_iface_config_t;
 
 
@@ -323,6 +325,10 @@ struct uct_tcp_zc_iface {
         uint64_t                 counters[UCT_TCP_ZC_IFACE_STAT_LAST];
         UCS_STATS_NODE_DECLARE(stats)
     } zc;
+    struct {
+        /* NIC changes of the setup mode, undone at close; NULL if none */
+        struct uct_tcp_zc_ethtool_setup *setup;
+    } devmem;
 };
 
 
@@ -385,6 +391,11 @@ uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
                                const uct_iface_addr_t *iface_addr,
                                struct sockaddr_storage *addr);
 void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn);
+
+/* devmem of an iface (tcp_zc_devmem.c) */
+ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
+                                    ucs_ternary_auto_value_t mode, int setup);
+void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface);
 
 /* endpoints */
 UCS_CLASS_DECLARE_NEW_FUNC(uct_tcp_zc_ep_t, uct_ep_t, const uct_ep_params_t*);

@@ -81,6 +81,24 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      ucs_offsetof(uct_tcp_zc_iface_config_t, max_rma_outstanding),
      UCS_CONFIG_TYPE_UINT},
 
+    {"DEVMEM", "auto",
+     "Device memory TCP (devmem): NIC queues bound to a dmabuf, so payload\n"
+     "moves between the NIC and device memory. y: required, a device which\n"
+     "lacks a requirement fails the iface open and the error says which;\n"
+     "auto: used where every requirement is met (UCX_LOG_LEVEL=debug tells\n"
+     "which are missing); n: off. ucx_tcp_zc_caps reports the requirements.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, devmem),
+     UCS_CONFIG_TYPE_TERNARY_AUTO},
+
+    {"DEVMEM_SETUP", "n",
+     "Let the iface set up its NIC for devmem where that is what is missing:\n"
+     "header split on, hds-thresh 0, an ntuple rule from the iface's port to\n"
+     "the last RX queue, the default RSS context without that queue. Exactly\n"
+     "these changes are undone when the iface closes, or at once if a step\n"
+     "fails. Needs CAP_NET_ADMIN.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, devmem_setup),
+     UCS_CONFIG_TYPE_BOOL},
+
     {"NODELAY", "y",
      "Set TCP_NODELAY on data sockets: send small messages at once.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, nodelay), UCS_CONFIG_TYPE_BOOL},
@@ -843,6 +861,12 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_close_listen;
     }
 
+    status = uct_tcp_zc_devmem_init(self, config->devmem,
+                                    config->devmem_setup);
+    if (status != UCS_OK) {
+        goto err_close_listen;
+    }
+
     status = ucs_sys_fcntl_modfl(self->listen_fd, O_NONBLOCK, 0);
     if (status != UCS_OK) {
         goto err_close_listen;
@@ -863,6 +887,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     return UCS_OK;
 
 err_close_listen:
+    uct_tcp_zc_devmem_cleanup(self);
     ucs_close_fd(&self->listen_fd);
     if (self->zc.uring != NULL) {
         uct_tcp_zc_uring_destroy(self->zc.uring);
@@ -895,6 +920,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
     }
 
     uct_tcp_zc_iface_zcopy_cleanup(self);
+    uct_tcp_zc_devmem_cleanup(self);
     ucs_close_fd(&self->listen_fd);
     ucs_event_set_cleanup(self->event_set);
     ucs_free(self->tx_buf);

@@ -1,0 +1,141 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc.h"
+#include "tcp_zc_caps.h"
+#include "tcp_zc_ethtool.h"
+
+#include <ucs/debug/log.h>
+
+/*
+ * Device memory TCP of an iface: whether its device meets every requirement
+ * (UCX_TCP_ZC_DEVMEM), the NIC setup which the iface may make and undoes
+ * (UCX_TCP_ZC_DEVMEM_SETUP). The devmem data path itself comes with GPU
+ * memory registration; until then devmem stays off, and "y" says so.
+ */
+
+
+#define UCT_TCP_ZC_DEVMEM_PATHS \
+    (UCT_TCP_ZC_PATH_DEVMEM_RX | UCT_TCP_ZC_PATH_DEVMEM_TX)
+
+
+/* Requirements the setup mode can meet by changing the NIC */
+static int uct_tcp_zc_devmem_setup_helps(const uct_tcp_zc_caps_t *caps)
+{
+    static const uct_tcp_zc_req_t settable[] = {
+        UCT_TCP_ZC_REQ_HEADER_SPLIT, UCT_TCP_ZC_REQ_HDS_THRESH,
+        UCT_TCP_ZC_REQ_NTUPLE, UCT_TCP_ZC_REQ_RSS
+    };
+    unsigned i;
+
+    if (caps->num_rx_queues < 2) {
+        return 0;
+    }
+
+    for (i = 0; i < ucs_static_array_size(settable); ++i) {
+        if (caps->reqs[settable[i]].state != UCT_TCP_ZC_REQ_STATE_YES) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+static ucs_status_t
+uct_tcp_zc_devmem_setup(uct_tcp_zc_iface_t *iface, uct_tcp_zc_caps_t *caps)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_genl_err_t err;
+    ucs_status_t status;
+
+    status = uct_tcp_zc_ethtool_setup(iface->if_name, caps->ifindex,
+                                      caps->num_rx_queues - 1,
+                                      iface->if_addr.ss_family,
+                                      iface->listen_port,
+                                      &iface->devmem.setup, &err);
+    if (status != UCS_OK) {
+        ucs_diag("tcp_zc %s: devmem NIC setup failed, the device is left as "
+                 "it was: %s", iface->if_name,
+                 uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf)));
+        return status;
+    }
+
+    ucs_debug("tcp_zc %s: set up for devmem on RX queue %u, port %u",
+              iface->if_name, caps->num_rx_queues - 1, iface->listen_port);
+    return uct_tcp_zc_caps_query(iface->if_name,
+                                 UCT_TCP_ZC_CAPS_DEVMEM |
+                                 UCT_TCP_ZC_CAPS_PROBE_BIND, caps);
+}
+
+ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
+                                    ucs_ternary_auto_value_t mode, int setup)
+{
+    ucs_log_level_t level = (mode == UCS_YES) ? UCS_LOG_LEVEL_ERROR :
+                                                UCS_LOG_LEVEL_DEBUG;
+    uct_tcp_zc_caps_t caps;
+    ucs_status_t status;
+
+    iface->devmem.setup = NULL;
+    if (mode == UCS_NO) {
+        return UCS_OK;
+    }
+
+    if (iface->is_loopback) {
+        ucs_log(level, "tcp_zc %s: devmem needs a NIC, this is a loopback "
+                "device", iface->if_name);
+        return (mode == UCS_YES) ? UCS_ERR_UNSUPPORTED : UCS_OK;
+    }
+
+    /* bind probes offer a memfd, which is never bound */
+    status = uct_tcp_zc_caps_query(iface->if_name,
+                                   UCT_TCP_ZC_CAPS_DEVMEM |
+                                   UCT_TCP_ZC_CAPS_PROBE_BIND, &caps);
+    if (status != UCS_OK) {
+        return (mode == UCS_YES) ? status : UCS_OK;
+    }
+
+    if (setup && uct_tcp_zc_devmem_setup_helps(&caps)) {
+        status = uct_tcp_zc_devmem_setup(iface, &caps);
+        if ((status != UCS_OK) && (mode == UCS_YES)) {
+            goto err_undo;
+        }
+    }
+
+    if (!uct_tcp_zc_caps_path_ok(&caps, UCT_TCP_ZC_PATH_DEVMEM_RX) ||
+        !uct_tcp_zc_caps_path_ok(&caps, UCT_TCP_ZC_PATH_DEVMEM_TX)) {
+        ucs_log(level, "tcp_zc %s: devmem is off, missing:", iface->if_name);
+        uct_tcp_zc_caps_log_missing(&caps, UCT_TCP_ZC_PATH_DEVMEM_RX, level);
+        uct_tcp_zc_caps_log_missing(&caps, UCT_TCP_ZC_PATH_DEVMEM_TX, level);
+        status = UCS_ERR_UNSUPPORTED;
+    } else {
+        ucs_log(level, "tcp_zc %s: devmem requirements are met, but the "
+                "devmem data path is not built yet", iface->if_name);
+        status = UCS_ERR_UNSUPPORTED;
+    }
+
+    if (mode == UCS_YES) {
+        goto err_undo;
+    }
+
+    /* a setup stays until the iface closes */
+    return UCS_OK;
+
+err_undo:
+    uct_tcp_zc_devmem_cleanup(iface);
+    return status;
+}
+
+void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface)
+{
+    if (iface->devmem.setup != NULL) {
+        uct_tcp_zc_ethtool_setup_undo(iface->devmem.setup);
+        iface->devmem.setup = NULL;
+    }
+}
