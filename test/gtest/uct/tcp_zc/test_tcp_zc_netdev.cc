@@ -14,9 +14,10 @@ extern "C" {
 }
 
 #include <linux/capability.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
 #include <linux/genetlink.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <net/if.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -31,47 +32,19 @@ extern "C" {
 #include <sstream>
 
 
-/*
- * The libnl-3 functions which the tests parse messages with. gtest is built
- * with neither libnl's include path nor its libraries (they are the module's
- * flags), so they are taken from the libnl which the tcp_zc module loaded;
- * the types are libnl-3's.
- */
-struct nla_policy;
-
+/* The libnl-3 functions which the tests parse messages with */
 namespace libnl {
 
-static struct nlmsghdr *(*nlmsg_hdr)(struct nl_msg *msg);
-static void (*nlmsg_free)(struct nl_msg *msg);
-static int (*nla_parse)(struct nlattr **tb, int maxtype, struct nlattr *head,
-                        int len, const struct nla_policy *policy);
-static int (*nla_type)(const struct nlattr *nla);
-static void *(*nla_data)(const struct nlattr *nla);
-static int (*nla_len)(const struct nlattr *nla);
-static int (*nla_ok)(const struct nlattr *nla, int remaining);
-static struct nlattr *(*nla_next)(const struct nlattr *nla, int *remaining);
-static uint32_t (*nla_get_u32)(const struct nlattr *nla);
-static struct nlattr *(*nla_nest_start)(struct nl_msg *msg, int attrtype);
-
-template<typename F> static void lookup(F &func, const char *name)
-{
-    func = reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
-    ASSERT_TRUE(func != NULL) << name << ": " << dlerror();
-}
-
-static void resolve()
-{
-    lookup(nlmsg_hdr, "nlmsg_hdr");
-    lookup(nlmsg_free, "nlmsg_free");
-    lookup(nla_parse, "nla_parse");
-    lookup(nla_type, "nla_type");
-    lookup(nla_data, "nla_data");
-    lookup(nla_len, "nla_len");
-    lookup(nla_ok, "nla_ok");
-    lookup(nla_next, "nla_next");
-    lookup(nla_get_u32, "nla_get_u32");
-    lookup(nla_nest_start, "nla_nest_start");
-}
+using ::nla_data;
+using ::nla_get_u32;
+using ::nla_len;
+using ::nla_nest_start;
+using ::nla_next;
+using ::nla_ok;
+using ::nla_parse;
+using ::nla_type;
+using ::nlmsg_free;
+using ::nlmsg_hdr;
 
 /* The attributes of a payload in order, walked as libnl's
  * nla_for_each_attr/nla_for_each_nested do */
@@ -116,7 +89,6 @@ protected:
     virtual void init()
     {
         ucs::test::init();
-        libnl::resolve();
     }
 
     virtual void cleanup()
