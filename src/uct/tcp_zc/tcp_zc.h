@@ -144,6 +144,7 @@ typedef struct uct_tcp_zc_iface_config {
     size_t                         seg_size;
     size_t                         tx_seg_size;
     int                            nodelay;
+    int                            delay_ack;
     ucs_ternary_auto_value_t       zcopy;
     uct_tcp_zc_engine_t            tx_engine;
     double                         zcopy_reprobe;
@@ -310,6 +311,7 @@ struct uct_tcp_zc_iface {
         size_t                         seg_size;
         size_t                         tx_seg_size;
         int                            nodelay;
+        int                            delay_ack;
         unsigned                       max_rma_outstanding;
     } config;
     struct {

@@ -933,6 +933,21 @@ static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
 }
 
 /* Fill the receive buffer with what the socket has */
+/*
+ * The kernel acknowledges at once ("quick ack") on a socket which does not
+ * send data back, and our answers go on the other connection: ask it again
+ * to delay, after each read, since it returns to quick acks by itself.
+ */
+static void uct_tcp_zc_conn_delay_ack(uct_tcp_zc_conn_t *conn)
+{
+    int quickack = 0;
+
+    if (conn->iface->config.delay_ack) {
+        (void)setsockopt(conn->fd, IPPROTO_TCP, TCP_QUICKACK, &quickack,
+                         sizeof(quickack));
+    }
+}
+
 /* Read into the receive buffer; *drained_p tells whether the read was short,
  * so the socket had no more data */
 static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn, int *drained_p)
@@ -955,6 +970,7 @@ static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn, int *drained_p)
     if (ret > 0) {
         *drained_p     = (ret < (ssize_t)(size - conn->rx.tail));
         conn->rx.tail += ret;
+        uct_tcp_zc_conn_delay_ack(conn);
     }
 
     return ret;

@@ -103,6 +103,14 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "Set TCP_NODELAY on data sockets: send small messages at once.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, nodelay), UCS_CONFIG_TYPE_BOOL},
 
+    {"DELAY_ACK", "y",
+     "Delay the TCP acknowledgments of received messages (TCP_QUICKACK off\n"
+     "again after each read). Requests and answers travel on different\n"
+     "connections, so an acknowledgment never rides on data: delaying them\n"
+     "saves packets in request-response exchanges. Bulk data is acknowledged\n"
+     "every second segment either way.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, delay_ack), UCS_CONFIG_TYPE_BOOL},
+
     {"ZCOPY_THRESH", "16k",
      "Payloads of at least this size are sent from the user buffer with\n"
      "kernel zero-copy; smaller ones are copied, since a zero-copy\n"
@@ -807,6 +815,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     self->config.tx_seg_size  = config->tx_seg_size;
     self->config.max_rma_outstanding = config->max_rma_outstanding;
     self->config.nodelay      = config->nodelay;
+    self->config.delay_ack    = config->delay_ack;
     self->zc.engine           = UCT_TCP_ZC_ENGINE_NONE;
     self->zc.mode             = config->zcopy;
     self->zc.thresh           = ucs_max(config->zcopy_thresh, 1);
