@@ -25,7 +25,9 @@
 #    no fallback to copies;
 #  - ucx_perftest UCT put_bw and am_bw (zcopy) and UCP tag_bw, tcp_zc and
 #    UCX's tcp side by side (TCG timings: evidence that the path works, no
-#    performance figures).
+#    performance figures);
+#  - the capability report (ucx_tcp_zc_caps --probe-bind) of the guest's NIC,
+#    where the tree has it: it must say yes to MSG_ZEROCOPY and io_uring.
 # Prints "[ OK ]"/"[ FAILED ]"/"[ SKIP ]" per check, the guest's counter
 # lines, the perftest table and the wall time, and ends with "N passed,
 # N failed, N skipped"; exits non-zero if a check failed.
@@ -384,11 +386,25 @@ guest_run() {
 
 EOF
 
+# guest_cmd <name> <seconds> <command...>: the guest runs it, in order
+guest_cmd() {
+    local arg
+
+    {
+        printf 'guest_run'
+        for arg in "$@"
+        do
+            printf ' %q' "$arg"
+        done
+        echo
+    } >> "$guest_sh"
+}
+
 port=13000
 # guest_test <name> <seconds> <server command> -- <client command>: the
 # server starts now in the namespace, the client runs in the guest in order
 guest_test() {
-    local name=$1 limit=$2 server=() arg
+    local name=$1 limit=$2 server=()
 
     shift 2
     while [ "$1" != "--" ]
@@ -401,14 +417,7 @@ guest_test() {
         "${server[@]}" > "$logdir/$name.server.log" 2>&1 &
     pids+=($!)
     server_pids[$name]=$!
-    {
-        printf 'guest_run %q %q' "$name" "$limit"
-        for arg in "$@"
-        do
-            printf ' %q' "$arg"
-        done
-        echo
-    } >> "$guest_sh"
+    guest_cmd "$name" "$limit" "$@"
 }
 
 declare -A server_pids=()
@@ -432,6 +441,14 @@ do
         env $env UCX_LOG_LEVEL=debug "$check" client $host_addr $port $args \
             -t 110
 done
+
+# the capability report of the guest's NIC, where the tree has the tool
+caps=$install/bin/ucx_tcp_zc_caps
+if [ -x "$caps" ]
+then
+    guest_cmd caps 60 "$caps" --probe-bind $ifname
+    guest_cmd caps-json 60 "$caps" --json $ifname
+fi
 
 # api:test:layout:size:iterations
 perf_tests=${PERF_TESTS-uct:put_bw:zcopy:1048576:32 uct:am_bw:zcopy:32768:1024
@@ -712,6 +729,34 @@ do
         fail "$name: $what"
     fi
 done
+
+# caps_path <path>: its state in the JSON report ("true", "false")
+caps_path() {
+    sed -n 's/.*"paths": *{\(.*\)}.*/\1/p' "$logdir/caps-json.log" |
+        tr ',' '\n' | sed -n "s/^ *\"$1\": *\([a-z]*\).*/\1/p"
+}
+
+if [ ! -x "$caps" ]
+then
+    skip "capability report: this tree has no ucx_tcp_zc_caps"
+elif [ "$(client_rc caps)" = "0" ] && [ "$(client_rc caps-json)" = "0" ]
+then
+    sed 's/^/    guest: /' "$logdir/caps.log"
+    if [ "$(caps_path msg-zerocopy)" = "true" ] &&
+       [ "$(caps_path io_uring)" = "true" ]
+    then
+        ok "capability report of $ifname: msg-zerocopy and io_uring yes" \
+           "as measured; devmem-rx $(caps_path devmem-rx), devmem-tx" \
+           "$(caps_path devmem-tx) (virtio-net)"
+    else
+        fail "capability report of $ifname says msg-zerocopy" \
+             "'$(caps_path msg-zerocopy)', io_uring '$(caps_path io_uring)'" \
+             "(see $logdir/caps-json.log)"
+    fi
+else
+    fail "capability report: ucx_tcp_zc_caps exit $(client_rc caps)," \
+         "$(client_rc caps-json) --json (see $logdir/caps.log)"
+fi
 
 perf_table=""
 for spec in $perf_tests
