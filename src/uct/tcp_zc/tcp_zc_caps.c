@@ -19,6 +19,7 @@
 #include <ucs/sys/string.h>
 #include <ucs/sys/compiler_def.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <linux/ethtool.h>
 #include <stdarg.h>
 #include <string.h>
@@ -280,17 +281,27 @@ static void uct_tcp_zc_caps_steering(uct_tcp_zc_caps_t *caps)
     uint32_t *table, queue;
     ucs_status_t status;
     int enabled, excludes;
-    unsigned size;
+    uint64_t rule_table;
+    unsigned size, count;
 
-    status = uct_tcp_zc_ethtool_ntuple_enabled(caps->if_name, &enabled, &err);
+    /* the rule table tells a driver without ntuple filters from one where
+     * they are off */
+    status = uct_tcp_zc_ethtool_ntuple_count(caps->if_name, &count,
+                                             &rule_table, &err);
     if (status != UCS_OK) {
         uct_tcp_zc_caps_set_err(caps, UCT_TCP_ZC_REQ_NTUPLE,
-                                "ethtool ntuple feature", &err);
+                                "ntuple filters (rule count)", &err);
+    } else if (uct_tcp_zc_ethtool_ntuple_enabled(caps->if_name, &enabled,
+                                                 &err) != UCS_OK) {
+        uct_tcp_zc_caps_set_err(caps, UCT_TCP_ZC_REQ_NTUPLE,
+                                "ntuple feature flag", &err);
     } else {
         uct_tcp_zc_caps_set(caps, UCT_TCP_ZC_REQ_NTUPLE,
                             enabled ? UCT_TCP_ZC_REQ_STATE_YES :
                                       UCT_TCP_ZC_REQ_STATE_NO,
-                            "ntuple filters %s", enabled ? "on" : "off");
+                            "ntuple filters %s, %u rules in a table of %"
+                            PRIu64, enabled ? "on" : "off (ntuple feature)",
+                            count, rule_table);
     }
 
     if (caps->num_rx_queues < 2) {

@@ -149,6 +149,10 @@ UCS_TEST_F(test_tcp_zc_caps, devmem_veth)
                                         &caps));
     check_no(caps, UCT_TCP_ZC_REQ_HEADER_SPLIT);
     check_no(caps, UCT_TCP_ZC_REQ_NTUPLE);
+    EXPECT_NE(std::string::npos,
+              std::string(req(caps, UCT_TCP_ZC_REQ_NTUPLE).reason)
+                      .find("not supported"))
+            << req(caps, UCT_TCP_ZC_REQ_NTUPLE).reason;
     check_no(caps, UCT_TCP_ZC_REQ_BIND_RX);
     check_no(caps, UCT_TCP_ZC_REQ_BIND_TX);
     EXPECT_FALSE(uct_tcp_zc_caps_path_ok(&caps, UCT_TCP_ZC_PATH_DEVMEM_RX));
