@@ -102,7 +102,10 @@ unsigned uct_tcp_zc_uring_inflight(const uct_tcp_zc_uring_t *ring)
 /*
  * Submit a zero-copy sendmsg of msg, which must stay valid until the result
  * completion. MSG_WAITALL makes the kernel send it all unless the connection
- * fails.
+ * fails. MSG_EOR keeps the next send out of this one's last packet: the
+ * kernel links the notification of a send which it appends to the previous
+ * one's and reports it copied (seen over virtio-net: 8-12 of 512 16 KiB
+ * sends with 4 in flight, none with MSG_EOR).
  */
 ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
                                       const struct msghdr *msg,
@@ -116,7 +119,8 @@ ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
         return UCS_ERR_NO_RESOURCE;
     }
 
-    io_uring_prep_sendmsg_zc(sqe, fd, msg, MSG_NOSIGNAL | MSG_WAITALL);
+    io_uring_prep_sendmsg_zc(sqe, fd, msg,
+                             MSG_NOSIGNAL | MSG_WAITALL | MSG_EOR);
     sqe->ioprio |= IORING_SEND_ZC_REPORT_USAGE;
     io_uring_sqe_set_data(sqe, user_data);
 
