@@ -981,7 +981,7 @@ static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn, int *drained_p)
  * holds, then from the socket. Returns 1 when all data arrived, 0 if more is
  * needed, -1 if the connection failed.
  */
-static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn, int *drained_p)
+static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn)
 {
     struct iovec *iov;
     size_t length;
@@ -995,15 +995,14 @@ static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn, int *drained_p)
             length = ucs_min(length, conn->rx.tail - conn->rx.head);
             memcpy(iov->iov_base, conn->rx.buf + conn->rx.head, length);
             conn->rx.head += length;
-        } else if (*drained_p) {
-            return 0;
         } else {
+            /* bulk data: read on until the socket is empty, more may have
+             * come since the last read */
             ret = uct_tcp_zc_conn_recv(conn, iov->iov_base, length);
             if (ret <= 0) {
                 return (int)ret;
             }
-            *drained_p = (ret < (ssize_t)length);
-            length     = ret;
+            length = ret;
         }
 
         iov->iov_base       = UCS_PTR_BYTE_OFFSET(iov->iov_base, length);
@@ -1271,7 +1270,7 @@ static int uct_tcp_zc_conn_progress_rx(uct_tcp_zc_conn_t *conn)
     for (;;) {
         if ((conn->rx.state == UCT_TCP_ZC_RX_PUT_DATA) ||
             (conn->rx.state == UCT_TCP_ZC_RX_GET_DATA)) {
-            done = uct_tcp_zc_conn_rx_data(conn, &drained);
+            done = uct_tcp_zc_conn_rx_data(conn);
             if (done <= 0) {
                 return done;
             }
