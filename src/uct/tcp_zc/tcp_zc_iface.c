@@ -103,12 +103,13 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "Set TCP_NODELAY on data sockets: send small messages at once.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, nodelay), UCS_CONFIG_TYPE_BOOL},
 
-    {"DELAY_ACK", "y",
+    {"DELAY_ACK", "n",
      "Delay the TCP acknowledgments of received messages (TCP_QUICKACK off\n"
      "again after each read). Requests and answers travel on different\n"
      "connections, so an acknowledgment never rides on data: delaying them\n"
-     "saves packets in request-response exchanges. Bulk data is acknowledged\n"
-     "every second segment either way.",
+     "saves packets in small request-response exchanges. Off by default: the\n"
+     "kernel completes a zero-copy send when the peer acknowledges its data,\n"
+     "so delayed acknowledgments hold the sender's completions back.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, delay_ack), UCS_CONFIG_TYPE_BOOL},
 
     {"ZCOPY_THRESH", "16k",
