@@ -2,8 +2,9 @@
 # tcp_zc: TCP zero-copy transport for UCX.
 #
 #   make           build UCX (1.13.1 by default) with tcp_zc into build/
-#   make test      build, then run the tcp_zc tests in a private network
-#                  namespace; ends with "N passed, N failed, N skipped"
+#   make test      build, then run the tcp_zc tests in private network
+#                  namespaces, the guest tests of "make test-vm" included;
+#                  ends with "N passed, N failed, N skipped"
 #   make demo      build, then show the tcp_zc transport (the main job)
 #   make bench     build, then benchmark tcp_zc against UCX's tcp (table,
 #                  CSV and PNG in the tree's build directory)
@@ -33,6 +34,7 @@ build: deps
 	@$(SCRIPTS)/build.sh $(UCX_SRC)
 
 test: deps
+	@$(SCRIPTS)/deps.sh qemu-system-x86 busybox-static
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/test.sh "$$treedir"
 

@@ -14,14 +14,16 @@
 #    rendezvous with tcp_zc's zero-copy RMA (UCX's own protocol report, and
 #    the bytes tcp_zc sent zero-copy);
 #  - an MPI program with Debian's Open MPI over tcp_zc, 2 and 4 ranks, on a
-#    UCX 1.13 tree (the ABI which Debian's Open MPI is built against).
+#    UCX 1.13 tree (the ABI which Debian's Open MPI is built against);
+#  - the guest tests (test/vm/vm-test.sh: a QEMU guest whose virtio-net
+#    sends to a namespace, the real zero-copy path), under a minute.
 # Ends with one line "N passed, N failed, N skipped"; exits non-zero if a test
 # failed or none ran.
 #
 #   test.sh <tree-build-dir>
 #
 # MODULE_FILTER, GENERIC_FILTER and UCP_FILTER override the gtest filters
-# ("-" skips).
+# ("-" skips); UCP_PERFTEST=n, MPI_TEST=n and VM_TEST=n skip those stages.
 #
 
 treedir=$(cd "$1" && pwd)
@@ -230,6 +232,27 @@ then
         echo "[     SKIP ] mpi: Debian's Open MPI uses the UCX 1.13 ABI," \
              "this tree is UCX $ucx_version"
         skipped=$((skipped + 2))
+    fi
+fi
+
+if [ "${VM_TEST:-y}" = "y" ]
+then
+    vm_log=$logdir/vm-test.log
+    set +e
+    "$(dirname "$0")/../../test/vm/vm-test.sh" "$treedir" 2>&1 | tee "$vm_log"
+    set -e
+    p=""
+    read -r p f s < <(awk '/^[0-9]+ passed, [0-9]+ failed/ {
+                              print $1, $3, $5 }' "$vm_log" | tail -n 1) ||
+        true
+    if [ -z "$p" ]
+    then
+        echo "[  FAILED  ] vm: no test summary (see $vm_log)"
+        failed=$((failed + 1))
+    else
+        passed=$((passed + p))
+        failed=$((failed + f))
+        skipped=$((skipped + s))
     fi
 fi
 
