@@ -482,7 +482,7 @@ ucs_status_t uct_tcp_zc_ep_put_short(uct_ep_h tl_ep, const void *buffer,
     uct_tcp_zc_rma_req_t *req;
     ucs_status_t status;
 
-    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
                      "put_short");
 
     status = uct_tcp_zc_ep_check_rma(ep);
@@ -518,7 +518,7 @@ ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
         return length;
     }
 
-    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
+    ucs_assertv(length <= uct_tcp_zc_ep_iface(ep)->config.seg_size,
                 "put_bcopy packed %zu bytes", length);
     uct_tcp_zc_ep_rma_req(req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
     UCT_TL_EP_STAT_OP(&ep->super, PUT, BCOPY, length);
@@ -588,7 +588,7 @@ ucs_status_t uct_tcp_zc_ep_get_bcopy(uct_ep_h tl_ep,
     uct_tcp_zc_tx_t *tx;
     ucs_status_t status;
 
-    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.tx_seg_size,
+    UCT_CHECK_LENGTH(length, 0, uct_tcp_zc_ep_iface(ep)->config.seg_size,
                      "get_bcopy");
 
     status = uct_tcp_zc_ep_check_rma(ep);

@@ -66,10 +66,10 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      UCS_CONFIG_TYPE_MEMUNITS},
 
     {"TX_SEG_SIZE", "8k",
-     "Largest short and bcopy payload (AM, PUT, GET), which is copied through\n"
-     "a buffer of this size; at most SEG_SIZE. UCP limits the user header of\n"
-     "its active messages by it, and packs that header into a buffer of\n"
-     "UCX_SEG_SIZE (8k by default): keep it no larger than UCX_SEG_SIZE.",
+     "Largest short and bcopy active message payload; at most SEG_SIZE. UCP\n"
+     "limits the user header of its active messages by it, and packs that\n"
+     "header into a buffer of UCX_SEG_SIZE (8k by default): keep it no\n"
+     "larger than UCX_SEG_SIZE. PUT and GET bcopy go up to SEG_SIZE.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, tx_seg_size),
      UCS_CONFIG_TYPE_MEMUNITS},
 
@@ -351,15 +351,15 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
     attr->cap.am.opt_zcopy_align = 1;
     attr->cap.am.align_mtu       = 1;
 
-    attr->cap.put.max_short       = tx_seg_size;
-    attr->cap.put.max_bcopy       = tx_seg_size;
+    attr->cap.put.max_short       = seg_size;
+    attr->cap.put.max_bcopy       = seg_size;
     attr->cap.put.min_zcopy       = 0;
     attr->cap.put.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
     attr->cap.put.max_iov         = UCT_TCP_ZC_MAX_IOV;
     attr->cap.put.opt_zcopy_align = 1;
     attr->cap.put.align_mtu       = 1;
 
-    attr->cap.get.max_bcopy       = tx_seg_size;
+    attr->cap.get.max_bcopy       = seg_size;
     attr->cap.get.min_zcopy       = 0;
     attr->cap.get.max_zcopy       = UCT_TCP_ZC_RMA_MAX_LENGTH;
     attr->cap.get.max_iov         = UCT_TCP_ZC_MAX_IOV;
@@ -850,7 +850,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     /* headers + am_short header + payload */
     self->tx_buf = ucs_malloc(sizeof(uct_tcp_zc_hdr_t) +
                               sizeof(uct_tcp_zc_rma_hdr_t) + sizeof(uint64_t) +
-                              self->config.tx_seg_size, "tcp_zc tx buffer");
+                              self->config.seg_size, "tcp_zc tx buffer");
     if (self->tx_buf == NULL) {
         ucs_error("failed to allocate tcp_zc send buffer");
         return UCS_ERR_NO_MEMORY;

@@ -174,7 +174,8 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
                                    UCT_IFACE_FLAG_EVENT_RECV |
                                    UCT_IFACE_FLAG_EVENT_FD));
 
-    /* short and bcopy follow TX_SEG_SIZE (8k), AM zcopy SEG_SIZE (64k) */
+    /* AM short and bcopy follow TX_SEG_SIZE (8k), AM zcopy and RMA bcopy
+     * SEG_SIZE (64k) */
     EXPECT_EQ(8192u, attr.cap.am.max_short);
     EXPECT_EQ(8192u, attr.cap.am.max_bcopy);
     EXPECT_EQ(65536u, attr.cap.am.max_zcopy);
@@ -182,8 +183,8 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
     EXPECT_EQ(UCT_TCP_ZC_MAX_IOV, attr.cap.am.max_iov);
     EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.put.max_zcopy);
     EXPECT_EQ(UCT_TCP_ZC_RMA_MAX_LENGTH, attr.cap.get.max_zcopy);
-    EXPECT_EQ(8192u, attr.cap.put.max_bcopy);
-    EXPECT_EQ(8192u, attr.cap.get.max_bcopy);
+    EXPECT_EQ(65536u, attr.cap.put.max_bcopy);
+    EXPECT_EQ(65536u, attr.cap.get.max_bcopy);
 
     EXPECT_TRUE(iface()->is_loopback);
     EXPECT_EQ(AF_INET, iface()->if_addr.ss_family);
