@@ -35,6 +35,10 @@ objdir=$builddir/$tree/obj
 prefix=$builddir/$tree/install
 mkdir -p "$objdir" "$prefix"
 
+# One build of a tree at a time: a second one waits for the first
+exec 9>"$builddir/$tree/.build-lock"
+flock 9
+
 # Lay this repository into the UCX tree: directories are real ones in the
 # tree (autogen writes Makefile.in there, which differs between trees), with
 # a link for each file of this repository
