@@ -82,7 +82,9 @@ ucs_status_t uct_tcp_zc_errqueue_parse(const struct msghdr *msg,
         return UCS_ERR_NO_ELEM;
     }
 
-    if (cmsg->cmsg_len < CMSG_LEN(sizeof(*serr))) {
+    /* shorter than an extended error, or longer than the control buffer */
+    if ((cmsg->cmsg_len < CMSG_LEN(sizeof(*serr))) ||
+        (cmsg->cmsg_len > msg->msg_controllen)) {
         return UCS_ERR_INVALID_PARAM;
     }
 
