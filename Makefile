@@ -15,6 +15,10 @@
 #                  newest kernel, sending over a virtio-net NIC to a private
 #                  network namespace: real zero-copy sends; ends with
 #                  "N passed, N failed, N skipped"
+#   make fuzz      build, then run each fuzz target of test/fuzz (libFuzzer
+#                  with ASan and UBSan; clang is installed if missing) for
+#                  FUZZ_TIME seconds (default 60); prints executions, coverage
+#                  and crashes per target, fails on a crash
 #
 #   UCX_SRC=<dir>  use that UCX source tree instead of UCX 1.13.1, e.g. the
 #                  master snapshot extracted under build/
@@ -55,6 +59,11 @@ bench: deps
 bench-engines: deps
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/engine-compare.sh "$$treedir" $(or $(PRESET),short)
+
+.PHONY: fuzz
+fuzz: deps
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/fuzz.sh "$$treedir"
 
 clean:
 	rm -rf build/*/obj build/*/install

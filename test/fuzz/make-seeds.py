@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+#
+# Write the hand-made seed inputs of the fuzz targets into corpus/<target>/
+# (the files are in the repository; this says what each one is). Reproducers
+# of fixed crashes sit beside them under names which say what they found.
+#
+
+import os
+import struct
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    path = os.path.join(here, "corpus", target, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+# errqueue: byte 0 = flags (1: MSG_CTRUNC), then the control buffer: struct
+# cmsghdr {size_t len; int level; int type}, struct sock_extended_err
+# {u32 errno; u8 origin, type, code, pad; u32 info; u32 data}, as recvmsg()
+# returns them
+SOL_IP, IP_RECVERR, SOL_IPV6, IPV6_RECVERR = 0, 11, 41, 25
+ORIGIN_LOCAL, ORIGIN_ZEROCOPY = 1, 5
+
+
+def cmsg(level, type, payload):
+    data = struct.pack("<QiI", 16 + len(payload), level, type) + payload
+    return data + b"\0" * (-len(data) % 8)
+
+
+def serr(errno, origin, code, info, data, extra=b""):
+    return struct.pack("<IBBBBII", errno, origin, 0, code, 0, info,
+                       data) + extra
+
+
+write("errqueue", "zc-ipv4-one", b"\0" + cmsg(SOL_IP, IP_RECVERR,
+      serr(0, ORIGIN_ZEROCOPY, 0, 0, 0)))
+write("errqueue", "zc-ipv6-copied", b"\0" + cmsg(SOL_IPV6, IPV6_RECVERR,
+      serr(0, ORIGIN_ZEROCOPY, 1, 5, 9)))
+write("errqueue", "zc-ipv4-wrapping", b"\0" + cmsg(SOL_IP, IP_RECVERR,
+      serr(0, ORIGIN_ZEROCOPY, 0, 0xfffffffe, 1)))
+# an ICMP-like local error with the offender's address after it
+sin = struct.pack("<HH4s8x", 2, 0, bytes([198, 51, 100, 2]))
+write("errqueue", "local-emsgsize", b"\0" + cmsg(SOL_IP, IP_RECVERR,
+      serr(90, ORIGIN_LOCAL, 0, 1500, 0, sin)))
+write("errqueue", "ctrunc", b"\1" + cmsg(SOL_IP, IP_RECVERR,
+      serr(0, ORIGIN_ZEROCOPY, 0, 0, 0)))
+write("errqueue", "timestamp-first", b"\0" +
+      cmsg(1, 29, struct.pack("<qq", 1, 2)) +
+      cmsg(SOL_IP, IP_RECVERR, serr(0, ORIGIN_ZEROCOPY, 0, 3, 4)))
+# found by the fuzzer: cmsg_len beyond the control buffer made the parser
+# read the extended error past the end of the buffer
+write("errqueue", "crash-cmsg-len-beyond-buffer", b"\0" +
+      struct.pack("<QiI", 32, SOL_IP, IP_RECVERR) +
+      struct.pack("<IBBBB", 0, ORIGIN_ZEROCOPY, 0, 0, 0))
+
+
+# zcid: byte 0 = first id (0: 2^32 - 1 - byte 1), then operations (see
+# fuzz_zcid_step): 0 n: send 1 + n % 32; 1: fill the window; 2 n: in order,
+# 1 + n ids; 3 o o n: the run of outstanding ids from done + o, up to 1 + n;
+# 4 o o l l: offset o (signed) from done, l ids; 5 lo hi: absolute range;
+# 6 a b: the last range again; 7 o o: one id; 8 n: the last 1 + n % 64 ids
+# sent; 9: all outstanding ids, coalesced
+def u16(v):
+    return struct.pack("<H", v & 0xffff)
+
+
+write("zcid", "in-order-wrapping", bytes([0, 2]) +
+      bytes([0, 7, 2, 3, 2, 3, 0, 31, 2, 15, 2, 200]))
+write("zcid", "out-of-order", bytes([0, 0]) +
+      bytes([0, 15]) + bytes([3]) + u16(4) + bytes([3]) +
+      bytes([3]) + u16(12) + bytes([1]) + bytes([3]) + u16(0) + bytes([1]) +
+      bytes([9]) + bytes([6, 0, 0]))
+write("zcid", "window-full-coalesced", bytes([0, 100]) +
+      bytes([1, 0, 0, 9, 1, 3]) + u16(512) + bytes([255]) + bytes([9, 1, 9]))
+write("zcid", "foreign-ranges", bytes([2]) + struct.pack("<I", 0x7ffffff0) +
+      bytes([0, 20, 5]) + struct.pack("<II", 0x80000000, 0x7ffffff0) +
+      bytes([4]) + u16(-3) + u16(5) + bytes([4]) + u16(0) + u16(0) +
+      bytes([7]) + u16(1024) + bytes([8, 3, 9]))
