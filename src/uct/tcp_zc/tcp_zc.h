@@ -9,6 +9,7 @@
 
 #include "tcp_zc_compat.h"
 #include "tcp_zc_proto.h"
+#include "tcp_zc_rx.h"
 #include "tcp_zc_tx.h"
 #include "tcp_zc_zcid.h"
 
@@ -162,14 +163,6 @@ typedef enum {
 } uct_tcp_zc_conn_state_t;
 
 
-typedef enum {
-    UCT_TCP_ZC_RX_HELLO,     /* accepted connection: waiting for the hello */
-    UCT_TCP_ZC_RX_HDR,       /* waiting for a complete message header */
-    UCT_TCP_ZC_RX_PUT_DATA,  /* PUT data goes to the target memory */
-    UCT_TCP_ZC_RX_GET_DATA   /* GET response data goes to the user iov */
-} uct_tcp_zc_rx_state_t;
-
-
 /* Kind of a send operation */
 typedef enum {
     UCT_TCP_ZC_TX_SEND,      /* completes when sent */
@@ -202,6 +195,7 @@ typedef struct uct_tcp_zc_tx {
     uct_tcp_zc_tx_kind_t  kind;
     uint8_t               flags;
     uct_completion_t      *comp;
+    ucs_status_t          status;     /* of a deferred completion */
     /* zero-copy: the connection (NULL once it closed), the last
      * MSG_ZEROCOPY id used, io_uring notifications still to come and the
      * bytes they cover, the io_uring request */
@@ -238,6 +232,19 @@ typedef struct uct_tcp_zc_conn_zcids {
 
 
 /**
+ * The socket of a closed connection, kept open until the kernel released the
+ * pages of its MSG_ZEROCOPY sends, which complete then.
+ */
+typedef struct uct_tcp_zc_linger {
+    ucs_list_link_t         list;     /* in the iface list of lingering */
+    int                     fd;
+    uct_tcp_zc_conn_zcids_t *ids;
+    ucs_queue_head_t        queue;    /* sends to complete */
+    ucs_time_t              deadline; /* complete them then anyway */
+} uct_tcp_zc_linger_t;
+
+
+/**
  * A TCP connection. Each endpoint opens one and sends requests on it; the
  * peer accepts it and answers on it. Accepted connections have no endpoint.
  */
@@ -270,15 +277,13 @@ struct uct_tcp_zc_conn {
     uct_tcp_zc_hello_t      hello;
     int                     hello_pending;
     struct {
-        uct_tcp_zc_rx_state_t state;
+        uct_tcp_zc_rx_t       parser;  /* checks what the peer sends */
         uint8_t               *buf;
         size_t                head;    /* first byte not consumed */
         size_t                tail;    /* end of received bytes */
-        uct_tcp_zc_hdr_t      hdr;     /* header of the message in progress */
         /* PUT/GET data in progress: next destination */
         struct iovec          *iov;
         unsigned              iovcnt;
-        size_t                remaining; /* bytes of data still expected */
         struct iovec          put_iov;   /* PUT destination */
     } rx;
 };
@@ -304,6 +309,11 @@ struct uct_tcp_zc_iface {
     uint16_t                    listen_port; /* host byte order */
     ucs_sys_event_set_t         *event_set;
     ucs_list_link_t             ep_list;
+    /* handling events: completions wait in comp_queue, and destroyed
+     * endpoints in ep_graveyard, until the events are done */
+    int                         in_progress;
+    ucs_queue_head_t            comp_queue;
+    ucs_list_link_t             ep_graveyard;
     ucs_list_link_t             accepted_list;
     uint8_t                     *tx_buf;    /* short/bcopy staging */
     struct {
@@ -324,6 +334,9 @@ struct uct_tcp_zc_iface {
         ucs_list_link_t          uring_dirty;
         /* sends of closed connections which io_uring still holds */
         ucs_queue_head_t         orphans;
+        /* sockets of closed connections whose zero-copy pages the kernel
+         * still holds */
+        ucs_list_link_t          lingering;
         uint64_t                 counters[UCT_TCP_ZC_IFACE_STAT_LAST];
         UCS_STATS_NODE_DECLARE(stats)
     } zc;
@@ -370,6 +383,10 @@ void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_uring_comp(void *arg,
                                 const uct_tcp_zc_uring_comp_t *comp);
 void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface);
+void uct_tcp_zc_conn_release_orphans(uct_tcp_zc_iface_t *iface);
+void uct_tcp_zc_conn_progress_lingering(uct_tcp_zc_iface_t *iface,
+                                        int force);
+void uct_tcp_zc_conn_dispatch_completions(uct_tcp_zc_iface_t *iface);
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp);
 ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);
@@ -403,6 +420,8 @@ void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface);
 UCS_CLASS_DECLARE_NEW_FUNC(uct_tcp_zc_ep_t, uct_ep_t, const uct_ep_params_t*);
 UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_ep_t, uct_ep_t);
 
+void uct_tcp_zc_ep_destroy(uct_ep_h tl_ep);
+void uct_tcp_zc_ep_free_destroyed(uct_tcp_zc_iface_t *iface);
 void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status);
 void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep);
 ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,

@@ -31,12 +31,17 @@
 #define UCT_TCP_ZC_REPROBE_BACKOFF_MAX 6
 
 
-/* How long an answer waits for the io_uring result of its request */
-#define UCT_TCP_ZC_URING_ANSWER_WAIT_MS 1000
-
-
 /* Consecutive ids reported copied which turn zero-copy off on a socket */
 #define UCT_TCP_ZC_COPIED_MAX 8
+
+
+/* Longest time a closed connection's socket stays open for the kernel to
+ * release the pages of its zero-copy sends, in seconds (the connection was
+ * aborted, so the kernel dropped its send queue) */
+#define UCT_TCP_ZC_LINGER_TIMEOUT 1.0
+
+
+static void uct_tcp_zc_conn_uring_mark(uct_tcp_zc_conn_t *conn);
 
 
 /* Headers which precede the data of a received message */
@@ -74,8 +79,7 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
     conn->iface    = iface;
     conn->ep       = ep;
     conn->events   = 0;
-    conn->rx.state      = (ep == NULL) ? UCT_TCP_ZC_RX_HELLO :
-                                         UCT_TCP_ZC_RX_HDR;
+    uct_tcp_zc_rx_init(&conn->rx.parser, ep == NULL, iface->config.seg_size);
     conn->hello_pending = 0;
     conn->rx.head  = 0;
     conn->rx.tail  = 0;
@@ -150,14 +154,44 @@ int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn)
            ucs_queue_is_empty(&conn->zc_queue);
 }
 
-/* Complete a descriptor which left the queues */
-static void uct_tcp_zc_tx_completed(uct_tcp_zc_tx_t *tx, ucs_status_t status)
+/* Complete a descriptor which left the queues. Within the events of a
+ * progress call, the callback runs after them: it may destroy the endpoint
+ * whose connection is being handled */
+static void uct_tcp_zc_tx_completed(uct_tcp_zc_iface_t *iface,
+                                    uct_tcp_zc_tx_t *tx, ucs_status_t status)
 {
+    if ((tx->comp != NULL) && iface->in_progress) {
+        tx->status = status;
+        ucs_queue_push(&iface->comp_queue, &tx->queue);
+        return;
+    }
+
     if (tx->comp != NULL) {
         uct_invoke_completion(tx->comp, status);
     }
     ucs_free(tx->bounce);
     ucs_free(tx);
+}
+
+/* Complete the sends of closed connections, at iface close once io_uring
+ * is torn down */
+void uct_tcp_zc_conn_release_orphans(uct_tcp_zc_iface_t *iface)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    ucs_queue_for_each_extract(tx, &iface->zc.orphans, queue, 1) {
+        uct_tcp_zc_tx_completed(iface, tx, tx->status);
+    }
+}
+
+void uct_tcp_zc_conn_dispatch_completions(uct_tcp_zc_iface_t *iface)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    ucs_assert(!iface->in_progress);
+    ucs_queue_for_each_extract(tx, &iface->comp_queue, queue, 1) {
+        uct_tcp_zc_tx_completed(iface, tx, tx->status);
+    }
 }
 
 /* Whether the kernel released every zero-copy page of tx */
@@ -175,31 +209,40 @@ uct_tcp_zc_tx_zc_done(const uct_tcp_zc_conn_t *conn, const uct_tcp_zc_tx_t *tx)
  */
 static void uct_tcp_zc_conn_purge_queue(uct_tcp_zc_conn_t *conn,
                                         ucs_queue_head_t *queue,
+                                        uct_tcp_zc_linger_t *linger,
                                         ucs_status_t status)
 {
     uct_tcp_zc_tx_t *tx;
 
     ucs_queue_for_each_extract(tx, queue, queue, 1) {
-        if ((tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
-            uct_tcp_zc_tx_completed(tx, status);
+        if ((linger != NULL) && (tx->flags & UCT_TCP_ZC_TX_FLAG_ZCID) &&
+            !uct_tcp_zc_zcid_is_done(&linger->ids->ids, tx->zc_last)) {
+            /* its pages are in the socket which lingers */
+            tx->status = status;
+            ucs_queue_push(&linger->queue, &tx->queue);
             continue;
         }
 
-        if (tx->comp != NULL) {
-            uct_invoke_completion(tx->comp, status);
-            tx->comp = NULL;
+        if ((tx->zc_notifs == 0) && !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
+            uct_tcp_zc_tx_completed(conn->iface, tx, status);
+            continue;
         }
-        tx->conn = NULL;
+
+        /* the kernel still sends from the user's pages: complete when it
+         * releases them */
+        tx->status = status;
+        tx->conn   = NULL;
         ucs_queue_push(&conn->iface->zc.orphans, &tx->queue);
     }
 }
 
+/* A notification of MSG_ZEROCOPY ids of a closing connection */
 static void
 uct_tcp_zc_conn_drain_notif(void *arg, const uct_tcp_zc_zc_notif_t *notif)
 {
-    uct_tcp_zc_conn_t *conn = arg;
+    uct_tcp_zc_conn_zcids_t *ids = arg;
 
-    (void)uct_tcp_zc_zcid_complete(&conn->zc.ids->ids, notif->lo, notif->hi);
+    (void)uct_tcp_zc_zcid_complete(&ids->ids, notif->lo, notif->hi);
 }
 
 /* Closing with zero-copy sends outstanding: wait a little for the kernel to
@@ -225,7 +268,7 @@ static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
     if (conn->zc.ids != NULL) {
         /* what the kernel released already */
         (void)uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_drain_notif,
-                                       conn);
+                                       conn->zc.ids);
         if (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) == 0) {
             return;
         }
@@ -245,9 +288,73 @@ static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
                      sizeof(linger));
 }
 
+/*
+ * The kernel still holds pages of MSG_ZEROCOPY sends of a connection which
+ * closes: its socket stays open, without events, until their notifications
+ * came, so that those sends complete only after the kernel let go of the
+ * user's pages. Returns the lingering socket, or NULL if none is needed (or
+ * no memory: the sends complete at once).
+ */
+static uct_tcp_zc_linger_t *uct_tcp_zc_conn_linger(uct_tcp_zc_conn_t *conn)
+{
+    uct_tcp_zc_linger_t *linger;
+
+    if ((conn->zc.ids == NULL) ||
+        (uct_tcp_zc_zcid_outstanding(&conn->zc.ids->ids) == 0)) {
+        return NULL;
+    }
+
+    linger = ucs_malloc(sizeof(*linger), "tcp_zc linger");
+    if (linger == NULL) {
+        return NULL;
+    }
+
+    linger->fd       = conn->fd;
+    linger->ids      = conn->zc.ids;
+    linger->deadline = ucs_get_time() +
+                       ucs_time_from_sec(UCT_TCP_ZC_LINGER_TIMEOUT);
+    ucs_queue_head_init(&linger->queue);
+    ucs_list_add_tail(&conn->iface->zc.lingering, &linger->list);
+    conn->fd     = -1;
+    conn->zc.ids = NULL;
+    return linger;
+}
+
+void uct_tcp_zc_conn_progress_lingering(uct_tcp_zc_iface_t *iface, int force)
+{
+    uct_tcp_zc_linger_t *linger, *tmp;
+    uct_tcp_zc_tx_t *tx;
+    int expired;
+
+    ucs_list_for_each_safe(linger, tmp, &iface->zc.lingering, list) {
+        (void)uct_tcp_zc_errqueue_read(linger->fd, uct_tcp_zc_conn_drain_notif,
+                                       linger->ids);
+        expired = force || (ucs_get_time() > linger->deadline);
+        while (!ucs_queue_is_empty(&linger->queue)) {
+            tx = ucs_queue_head_elem_non_empty(&linger->queue,
+                                               uct_tcp_zc_tx_t, queue);
+            if (!expired &&
+                !uct_tcp_zc_zcid_is_done(&linger->ids->ids, tx->zc_last)) {
+                break;
+            }
+
+            ucs_queue_pull_non_empty(&linger->queue);
+            uct_tcp_zc_tx_completed(iface, tx, tx->status);
+        }
+
+        if (ucs_queue_is_empty(&linger->queue)) {
+            ucs_list_del(&linger->list);
+            ucs_close_fd(&linger->fd);
+            ucs_free(linger->ids);
+            ucs_free(linger);
+        }
+    }
+}
+
 /* Close the socket; outstanding operations complete with the given status */
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
 {
+    uct_tcp_zc_linger_t *linger = NULL;
     char buf[256];
     unsigned i;
 
@@ -262,7 +369,10 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
             }
         }
         uct_tcp_zc_conn_drain_zcopy(conn);
-        ucs_close_fd(&conn->fd);
+        linger = uct_tcp_zc_conn_linger(conn);
+        if (linger == NULL) {
+            ucs_close_fd(&conn->fd);
+        }
     }
 
     conn->state  = UCT_TCP_ZC_CONN_FAILED;
@@ -271,10 +381,10 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
         ucs_list_del(&conn->zc.uring_list);
         conn->zc.uring_dirty = 0;
     }
-    uct_tcp_zc_conn_purge_queue(conn, &conn->tx_queue, status);
-    uct_tcp_zc_conn_purge_queue(conn, &conn->ans_queue, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->tx_queue, linger, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->ans_queue, linger, status);
     conn->rma_outstanding = 0;
-    uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, status);
+    uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, linger, status);
 }
 
 void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status)
@@ -353,7 +463,7 @@ static void uct_tcp_zc_conn_progress_zc_queue(uct_tcp_zc_conn_t *conn)
 
     /* completion callbacks may send on this connection */
     ucs_queue_for_each_extract(tx, &done, queue, 1) {
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+        uct_tcp_zc_tx_completed(conn->iface, tx, UCS_OK);
     }
 }
 
@@ -365,7 +475,7 @@ static void uct_tcp_zc_conn_tx_done(uct_tcp_zc_conn_t *conn,
     if ((tx->kind == UCT_TCP_ZC_TX_FLUSH) ?
                 ucs_queue_is_empty(&conn->zc_queue) :
                 uct_tcp_zc_tx_zc_done(conn, tx)) {
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+        uct_tcp_zc_tx_completed(conn->iface, tx, UCS_OK);
     } else {
         ucs_queue_push(&conn->zc_queue, &tx->queue);
     }
@@ -401,6 +511,11 @@ static void uct_tcp_zc_conn_complete_flushes(uct_tcp_zc_conn_t *conn)
 static void uct_tcp_zc_conn_tx_sent(uct_tcp_zc_conn_t *conn,
                                     uct_tcp_zc_tx_t *tx)
 {
+    if (conn->ep == NULL) {
+        /* accepted connections send answers only */
+        uct_tcp_zc_rx_answer_sent(&conn->rx.parser);
+    }
+
     if (tx->kind == UCT_TCP_ZC_TX_SEND) {
         uct_tcp_zc_conn_tx_done(conn, tx);
     } else {
@@ -728,6 +843,7 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
     tx->kind           = kind;
     tx->flags          = 0;
     tx->comp           = comp;
+    tx->status         = UCS_OK;
     tx->conn           = conn;
     tx->zc_notifs      = 0;
     tx->zc_notif_bytes = 0;
@@ -873,6 +989,25 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
     return UCS_INPROGRESS;
 }
 
+/* Answer a request of the peer on an accepted connection; UCS_OK if sent or
+ * queued */
+static ucs_status_t
+uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
+                            const uct_tcp_zc_hdr_t *hdr,
+                            const struct iovec *iov, unsigned iovcnt)
+{
+    ucs_status_t status;
+
+    status = uct_tcp_zc_conn_send(conn, hdr, sizeof(*hdr), iov, iovcnt,
+                                  iovcnt > 0, UCT_TCP_ZC_TX_SEND, NULL, NULL);
+    if (status == UCS_OK) {
+        /* written at once; else when its descriptor is */
+        uct_tcp_zc_rx_answer_sent(&conn->rx.parser);
+    }
+
+    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+}
+
 /* Queue a flush marker; UCS_OK if nothing is outstanding */
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp)
@@ -932,7 +1067,6 @@ static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
     return -1;
 }
 
-/* Fill the receive buffer with what the socket has */
 /*
  * The kernel acknowledges at once ("quick ack") on a socket which does not
  * send data back, and our answers go on the other connection: ask it again
@@ -976,45 +1110,63 @@ static ssize_t uct_tcp_zc_conn_rx_fill(uct_tcp_zc_conn_t *conn, int *drained_p)
     return ret;
 }
 
+/* The next destination entry of PUT or GET response data */
+static struct iovec *uct_tcp_zc_conn_rx_iov(uct_tcp_zc_conn_t *conn)
+{
+    while (conn->rx.iov->iov_len == 0) {
+        ucs_assert(conn->rx.iovcnt > 1);
+        ++conn->rx.iov;
+        --conn->rx.iovcnt;
+    }
+
+    return conn->rx.iov;
+}
+
+/* Data of a PUT or GET response from the receive buffer */
+static void uct_tcp_zc_conn_rx_copy(uct_tcp_zc_conn_t *conn, const void *data,
+                                    size_t length)
+{
+    struct iovec *iov;
+    size_t chunk;
+
+    while (length > 0) {
+        iov   = uct_tcp_zc_conn_rx_iov(conn);
+        chunk = ucs_min(iov->iov_len, length);
+        memcpy(iov->iov_base, data, chunk);
+        iov->iov_base = UCS_PTR_BYTE_OFFSET(iov->iov_base, chunk);
+        iov->iov_len -= chunk;
+        data          = UCS_PTR_BYTE_OFFSET(data, chunk);
+        length       -= chunk;
+    }
+}
+
 /*
- * Receive message data straight into conn->rx.iov: first what the buffer
- * holds, then from the socket. Returns 1 when all data arrived, 0 if more is
- * needed, -1 if the connection failed.
+ * Data of a PUT or GET response straight from the socket to its destination;
+ * bulk data, so read on until the socket is empty: more may have come since
+ * the last read. Returns 1 when all data arrived, 0 if more is needed, -1 if
+ * the connection failed.
  */
-static int uct_tcp_zc_conn_rx_data(uct_tcp_zc_conn_t *conn)
+static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
 {
     struct iovec *iov;
     size_t length;
     ssize_t ret;
 
-    while (conn->rx.remaining > 0) {
-        ucs_assert(conn->rx.iovcnt > 0);
-        iov    = conn->rx.iov;
-        length = ucs_min(iov->iov_len, conn->rx.remaining);
-        if (conn->rx.head < conn->rx.tail) {
-            length = ucs_min(length, conn->rx.tail - conn->rx.head);
-            memcpy(iov->iov_base, conn->rx.buf + conn->rx.head, length);
-            conn->rx.head += length;
-        } else {
-            /* bulk data: read on until the socket is empty, more may have
-             * come since the last read */
-            ret = uct_tcp_zc_conn_recv(conn, iov->iov_base, length);
-            if (ret <= 0) {
-                return (int)ret;
-            }
-            length = ret;
+    for (;;) {
+        iov    = uct_tcp_zc_conn_rx_iov(conn);
+        length = ucs_min(iov->iov_len,
+                         uct_tcp_zc_rx_data_left(&conn->rx.parser));
+        ret    = uct_tcp_zc_conn_recv(conn, iov->iov_base, length);
+        if (ret <= 0) {
+            return (int)ret;
         }
 
-        iov->iov_base       = UCS_PTR_BYTE_OFFSET(iov->iov_base, length);
-        iov->iov_len       -= length;
-        conn->rx.remaining -= length;
-        if (iov->iov_len == 0) {
-            ++conn->rx.iov;
-            --conn->rx.iovcnt;
+        iov->iov_base = UCS_PTR_BYTE_OFFSET(iov->iov_base, ret);
+        iov->iov_len -= ret;
+        if (uct_tcp_zc_rx_data_consumed(&conn->rx.parser, ret)) {
+            return 1;
         }
     }
-
-    return 1;
 }
 
 /* Data of a PUT arrived: acknowledge it */
@@ -1024,11 +1176,8 @@ static ucs_status_t uct_tcp_zc_conn_put_done(uct_tcp_zc_conn_t *conn)
         .type    = UCT_TCP_ZC_MSG_PUT_ACK,
         .version = UCT_TCP_ZC_VERSION
     };
-    ucs_status_t status;
 
-    status = uct_tcp_zc_conn_send(conn, &ack, sizeof(ack), NULL, 0, 0,
-                                  UCT_TCP_ZC_TX_SEND, NULL, NULL);
-    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+    return uct_tcp_zc_conn_send_answer(conn, &ack, NULL, 0);
 }
 
 /* Response data of a GET arrived: complete the head of the answer queue */
@@ -1044,9 +1193,21 @@ static void uct_tcp_zc_conn_get_done(uct_tcp_zc_conn_t *conn)
     uct_tcp_zc_conn_complete_flushes(conn);
 }
 
+/* The last data of a PUT or GET response arrived; returns 0, or -1 if conn
+ * failed */
+static int uct_tcp_zc_conn_rx_data_done(uct_tcp_zc_conn_t *conn)
+{
+    if (conn->ep == NULL) {
+        return (uct_tcp_zc_conn_put_done(conn) == UCS_OK) ? 0 : -1;
+    }
+
+    uct_tcp_zc_conn_get_done(conn);
+    return 0;
+}
+
 /* Handle a PUT or GET request; returns 0 on success, -1 if conn failed */
 static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
-                                  const uct_tcp_zc_hdr_t *hdr,
+                                  uct_tcp_zc_rx_event_t event,
                                   const uct_tcp_zc_rma_hdr_t *rma)
 {
     uct_tcp_zc_md_t *md = ucs_derived_of(conn->iface->super.md,
@@ -1056,33 +1217,21 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
         .version = UCT_TCP_ZC_VERSION
     };
     struct iovec iov;
-    ucs_status_t status;
     void *ptr;
 
-    if (!uct_tcp_zc_rma_hdr_check(hdr, rma)) {
-        uct_tcp_zc_conn_protocol_error(conn, "invalid RMA header");
-        return -1;
-    }
-
-    if (rma->length == 0) {
-        /* nothing is accessed: no registration needed */
-        ptr = NULL;
-    } else if (uct_tcp_zc_md_check_access(md, rma->key, rma->address,
-                                          rma->length, &ptr) != UCS_OK) {
+    if (uct_tcp_zc_md_check_access(md, rma->key, rma->address, rma->length,
+                                   &ptr) != UCS_OK) {
         uct_tcp_zc_conn_protocol_error(conn, "remote access outside of a "
                                              "registered memory region");
         return -1;
     }
 
-    if (hdr->type == UCT_TCP_ZC_MSG_PUT) {
+    if (event == UCT_TCP_ZC_RX_EV_PUT) {
         /* the data which follows goes straight to the target memory */
-        conn->rx.state          = UCT_TCP_ZC_RX_PUT_DATA;
-        conn->rx.remaining      = rma->length;
-        conn->rx.iovcnt         = 1;
-        conn->rx.iov            = &conn->rx.put_iov;
         conn->rx.put_iov.iov_base = ptr;
         conn->rx.put_iov.iov_len  = rma->length;
-
+        conn->rx.iov              = &conn->rx.put_iov;
+        conn->rx.iovcnt           = 1;
         return 0;
     }
 
@@ -1090,47 +1239,44 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     resp.length  = rma->length;
     iov.iov_base = ptr;
     iov.iov_len  = rma->length;
-    status = uct_tcp_zc_conn_send(conn, &resp, sizeof(resp), &iov, 1, 1,
-                                  UCT_TCP_ZC_TX_SEND, NULL, NULL);
-    return UCS_STATUS_IS_ERR(status) ? -1 : 0;
+    return (uct_tcp_zc_conn_send_answer(conn, &resp, &iov, 1) == UCS_OK) ?
+                   0 : -1;
 }
 
-/* An answer came while the request at the head of the send queue waits for
- * its io_uring result: the peer got the whole request, so the result is due;
- * take it (a bounded wait), and the request now waits for its answer */
-static void uct_tcp_zc_conn_uring_reap_head(uct_tcp_zc_conn_t *conn)
+/*
+ * An answer came while the request at the head of the send queue waits for
+ * the io_uring result of its send: the peer got the whole request, so it now
+ * waits for its answer, and completes once the result and the notification
+ * came through the event set too.
+ */
+static void uct_tcp_zc_conn_uring_answered(uct_tcp_zc_conn_t *conn)
 {
-    uct_tcp_zc_uring_t *ring = conn->iface->zc.uring;
     uct_tcp_zc_tx_t *tx;
-    unsigned i;
 
-    for (i = 0; i < UCT_TCP_ZC_URING_ANSWER_WAIT_MS; ++i) {
-        uct_tcp_zc_uring_reap(ring, uct_tcp_zc_conn_uring_comp, conn->iface);
-        if (ucs_queue_is_empty(&conn->tx_queue) || (conn->zc.uring_err != 0)) {
-            return;
-        }
-
-        tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
-                                           queue);
-        if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY)) {
-            break;
-        }
-
-        (void)uct_tcp_zc_uring_wait(ring, 1000);
+    uct_tcp_zc_uring_reap(conn->iface->zc.uring, uct_tcp_zc_conn_uring_comp,
+                          conn->iface);
+    if (ucs_queue_is_empty(&conn->tx_queue)) {
+        return;
     }
 
-    if (!(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) &&
-        (tx->iov_index == tx->iovcnt) && (tx->kind != UCT_TCP_ZC_TX_SEND)) {
+    tx = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
+                                       queue);
+    if (((tx->kind == UCT_TCP_ZC_TX_PUT) || (tx->kind == UCT_TCP_ZC_TX_GET)) &&
+        ((tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) ||
+         (tx->iov_index == tx->iovcnt))) {
         ucs_queue_pull_non_empty(&conn->tx_queue);
         ucs_queue_push(&conn->ans_queue, &tx->queue);
+        /* the requests after it may be written now */
+        uct_tcp_zc_conn_uring_mark(conn);
     }
 }
 
 /* Handle an answer header on a connection this side opened */
 static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
+                                     uct_tcp_zc_rx_event_t event,
                                      const uct_tcp_zc_hdr_t *hdr)
 {
-    uct_tcp_zc_tx_kind_t expected = (hdr->type == UCT_TCP_ZC_MSG_PUT_ACK) ?
+    uct_tcp_zc_tx_kind_t expected = (event == UCT_TCP_ZC_RX_EV_PUT_ACK) ?
                                             UCT_TCP_ZC_TX_PUT :
                                             UCT_TCP_ZC_TX_GET;
     uct_tcp_zc_tx_t *tx;
@@ -1139,18 +1285,18 @@ static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
         (conn->iface->zc.uring != NULL)) {
         /* the answer may overtake the result of the io_uring send of its
          * request */
-        uct_tcp_zc_conn_uring_reap_head(conn);
+        uct_tcp_zc_conn_uring_answered(conn);
     }
 
     if (ucs_queue_is_empty(&conn->ans_queue)) {
-        uct_tcp_zc_conn_protocol_error(conn, "unexpected answer");
+        uct_tcp_zc_conn_protocol_error(conn, "answer without a request");
         return -1;
     }
 
     tx = ucs_queue_head_elem_non_empty(&conn->ans_queue, uct_tcp_zc_tx_t,
                                        queue);
     if (tx->kind != expected) {
-        uct_tcp_zc_conn_protocol_error(conn, "answer of a wrong type");
+        uct_tcp_zc_conn_protocol_error(conn, "answer type");
         return -1;
     }
 
@@ -1162,95 +1308,63 @@ static int uct_tcp_zc_conn_rx_answer(uct_tcp_zc_conn_t *conn,
     }
 
     if (hdr->length != tx->get_length) {
-        uct_tcp_zc_conn_protocol_error(conn, "GET response length mismatch");
+        uct_tcp_zc_conn_protocol_error(conn, "GET response length");
         return -1;
     }
 
-    conn->rx.state     = UCT_TCP_ZC_RX_GET_DATA;
-    conn->rx.remaining = hdr->length;
-    conn->rx.iov       = tx->get_iov;
-    conn->rx.iovcnt    = tx->get_iovcnt;
+    conn->rx.iov    = tx->get_iov;
+    conn->rx.iovcnt = tx->get_iovcnt;
     return 0;
 }
 
 /*
- * Handle one complete message at the head of the receive buffer.
+ * Handle the next item at the head of the receive buffer.
  * Returns 1 if handled, 0 if more bytes are needed, -1 if conn failed.
  */
 static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn)
 {
-    size_t avail       = conn->rx.tail - conn->rx.head;
-    uint8_t *ptr       = conn->rx.buf + conn->rx.head;
-    int is_request     = (conn->ep == NULL);
-    uct_tcp_zc_hdr_t hdr;
-    uct_tcp_zc_rma_hdr_t rma;
-    ssize_t ext_len;
-    ucs_status_t status;
+    uct_tcp_zc_rx_msg_t msg;
+    uct_tcp_zc_rx_event_t event;
 
-    if (conn->rx.state == UCT_TCP_ZC_RX_HELLO) {
-        if (avail < sizeof(conn->hello)) {
-            return 0;
-        }
+    event = uct_tcp_zc_rx_parse(&conn->rx.parser,
+                                conn->rx.buf + conn->rx.head,
+                                conn->rx.tail - conn->rx.head, &msg);
+    conn->rx.head += msg.consumed;
 
-        memcpy(&conn->hello, ptr, sizeof(conn->hello));
-        if (!uct_tcp_zc_hello_check(&conn->hello)) {
-            uct_tcp_zc_conn_protocol_error(conn, "invalid hello");
-            return -1;
-        }
-
+    switch (event) {
+    case UCT_TCP_ZC_RX_EV_NONE:
+        return 0;
+    case UCT_TCP_ZC_RX_EV_HELLO:
+        conn->hello = msg.hello;
         ucs_debug("tcp_zc conn %p fd %d: hello from iface port %u", conn,
                   conn->fd, ntohs(conn->hello.port));
-        conn->rx.head  += sizeof(conn->hello);
-        conn->rx.state  = UCT_TCP_ZC_RX_HDR;
         return 1;
-    }
-
-    if (avail < sizeof(hdr)) {
-        return 0;
-    }
-
-    memcpy(&hdr, ptr, sizeof(hdr));
-    ext_len = uct_tcp_zc_hdr_check(&hdr, is_request,
-                                   conn->iface->config.seg_size);
-    if (ext_len < 0) {
-        uct_tcp_zc_conn_protocol_error(conn, "invalid message header");
-        return -1;
-    }
-
-    if (hdr.type == UCT_TCP_ZC_MSG_AM) {
-        if (avail < (sizeof(hdr) + hdr.length)) {
-            return 0;
-        }
-
-        conn->rx.head += sizeof(hdr) + hdr.length;
+    case UCT_TCP_ZC_RX_EV_AM:
         uct_iface_trace_am(&conn->iface->super, UCT_AM_TRACE_TYPE_RECV,
-                           hdr.am_id, ptr + sizeof(hdr), hdr.length,
-                           "RECV fd %d", conn->fd);
-        status = uct_iface_invoke_am(&conn->iface->super, hdr.am_id,
-                                     ptr + sizeof(hdr), hdr.length, 0);
-        ucs_assert(status == UCS_OK);
+                           msg.hdr.am_id, msg.data, msg.length, "RECV fd %d",
+                           conn->fd);
+        /* no descriptor is offered to the handler: it returns UCS_OK */
+        (void)uct_iface_invoke_am(&conn->iface->super, msg.hdr.am_id,
+                                  (void*)msg.data, msg.length, 0);
         return 1;
-    }
-
-    if (avail < (sizeof(hdr) + ext_len)) {
-        return 0;
-    }
-
-    conn->rx.head += sizeof(hdr) + ext_len;
-    conn->rx.hdr   = hdr;
-
-    switch (hdr.type) {
-    case UCT_TCP_ZC_MSG_PUT:
-    case UCT_TCP_ZC_MSG_GET_REQ:
-        memcpy(&rma, ptr + sizeof(hdr), sizeof(rma));
-        return (uct_tcp_zc_conn_rx_rma(conn, &hdr, &rma) == 0) ? 1 : -1;
-    case UCT_TCP_ZC_MSG_PUT_ACK:
-    case UCT_TCP_ZC_MSG_GET_RESP:
-        return (uct_tcp_zc_conn_rx_answer(conn, &hdr) == 0) ? 1 : -1;
-    case UCT_TCP_ZC_MSG_KEEPALIVE:
+    case UCT_TCP_ZC_RX_EV_PUT:
+    case UCT_TCP_ZC_RX_EV_GET_REQ:
+        return (uct_tcp_zc_conn_rx_rma(conn, event, &msg.rma) == 0) ? 1 : -1;
+    case UCT_TCP_ZC_RX_EV_PUT_ACK:
+    case UCT_TCP_ZC_RX_EV_GET_RESP:
+        return (uct_tcp_zc_conn_rx_answer(conn, event, &msg.hdr) == 0) ? 1 :
+                                                                        -1;
+    case UCT_TCP_ZC_RX_EV_KEEPALIVE:
         return 1;
+    case UCT_TCP_ZC_RX_EV_DATA:
+        uct_tcp_zc_conn_rx_copy(conn, msg.data, msg.length);
+        if (!msg.last) {
+            return 1;
+        }
+        return (uct_tcp_zc_conn_rx_data_done(conn) == 0) ? 1 : -1;
     default:
-        ucs_fatal("unexpected message type %d", hdr.type);
+        uct_tcp_zc_conn_protocol_error(conn, msg.error);
+        return -1;
     }
 }
 
@@ -1268,29 +1382,21 @@ static int uct_tcp_zc_conn_progress_rx(uct_tcp_zc_conn_t *conn)
     int done;
 
     for (;;) {
-        if ((conn->rx.state == UCT_TCP_ZC_RX_PUT_DATA) ||
-            (conn->rx.state == UCT_TCP_ZC_RX_GET_DATA)) {
-            done = uct_tcp_zc_conn_rx_data(conn);
-            if (done <= 0) {
-                return done;
-            }
-
-            if (conn->rx.state == UCT_TCP_ZC_RX_PUT_DATA) {
-                conn->rx.state = UCT_TCP_ZC_RX_HDR;
-                if (uct_tcp_zc_conn_put_done(conn) != UCS_OK) {
-                    return -1;
-                }
-            } else {
-                conn->rx.state = UCT_TCP_ZC_RX_HDR;
-                uct_tcp_zc_conn_get_done(conn);
-            }
-            continue;
-        }
-
         done = uct_tcp_zc_conn_rx_msg(conn);
         if (done < 0) {
             return -1;
         } else if (done > 0) {
+            continue;
+        }
+
+        if (uct_tcp_zc_rx_data_left(&conn->rx.parser) > 0) {
+            /* the buffer is empty and data follow */
+            done = uct_tcp_zc_conn_rx_direct(conn);
+            if (done <= 0) {
+                return done;
+            } else if (uct_tcp_zc_conn_rx_data_done(conn) < 0) {
+                return -1;
+            }
             continue;
         }
 
@@ -1429,7 +1535,7 @@ void uct_tcp_zc_conn_uring_comp(void *arg, const uct_tcp_zc_uring_comp_t *comp)
         /* its connection closed and completed it: free it now that io_uring
          * let go */
         ucs_queue_remove(&iface->zc.orphans, &tx->queue);
-        uct_tcp_zc_tx_completed(tx, UCS_OK);
+        uct_tcp_zc_tx_completed(iface, tx, tx->status);
     }
 }
 

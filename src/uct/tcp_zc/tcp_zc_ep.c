@@ -243,6 +243,36 @@ UCS_CLASS_DEFINE(uct_tcp_zc_ep_t, uct_base_ep_t);
 UCS_CLASS_DEFINE_NEW_FUNC(uct_tcp_zc_ep_t, uct_ep_t, const uct_ep_params_t*);
 UCS_CLASS_DEFINE_DELETE_FUNC(uct_tcp_zc_ep_t, uct_ep_t);
 
+/*
+ * Destroy an endpoint. From a callback within the events of a progress call
+ * (an active message handler), a later event of the same call may name its
+ * connection: the endpoint is closed now, and its memory freed after the
+ * events.
+ */
+void uct_tcp_zc_ep_destroy(uct_ep_h tl_ep)
+{
+    uct_tcp_zc_ep_t *ep       = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_iface_t *iface = uct_tcp_zc_ep_iface(ep);
+
+    if (!iface->in_progress) {
+        UCS_CLASS_DELETE(uct_tcp_zc_ep_t, ep);
+        return;
+    }
+
+    UCS_CLASS_CLEANUP(uct_tcp_zc_ep_t, ep);
+    ucs_list_add_tail(&iface->ep_graveyard, &ep->list);
+}
+
+void uct_tcp_zc_ep_free_destroyed(uct_tcp_zc_iface_t *iface)
+{
+    uct_tcp_zc_ep_t *ep, *tmp;
+
+    ucs_list_for_each_safe(ep, tmp, &iface->ep_graveyard, list) {
+        ucs_list_del(&ep->list);
+        ucs_class_free(ep);
+    }
+}
+
 /* Send a message staged in the iface buffer */
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_tcp_zc_ep_send_staged(uct_tcp_zc_ep_t *ep, size_t length,

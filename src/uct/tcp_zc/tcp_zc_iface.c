@@ -456,17 +456,30 @@ static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
     ucs_status_t status;
 
     ucs_async_check_miss(iface->super.worker->async);
+    iface->in_progress = 1;
     status = ucs_event_set_wait(iface->event_set, &count, 0,
                                 uct_tcp_zc_iface_handle_events, iface);
     if (ucs_unlikely(UCS_STATUS_IS_ERR(status))) {
         ucs_error("tcp_zc iface %p: event set wait failed: %s", iface,
                   ucs_status_string(status));
-        return 0;
+        count = 0;
     }
 
     /* io_uring results which a receive path took early */
     if (ucs_unlikely(!ucs_list_is_empty(&iface->zc.uring_dirty))) {
         uct_tcp_zc_conn_uring_progress(iface);
+    }
+
+    /* the events are done: callbacks may destroy what they named */
+    iface->in_progress = 0;
+    if (ucs_unlikely(!ucs_list_is_empty(&iface->zc.lingering))) {
+        uct_tcp_zc_conn_progress_lingering(iface, 0);
+    }
+    if (ucs_unlikely(!ucs_list_is_empty(&iface->ep_graveyard))) {
+        uct_tcp_zc_ep_free_destroyed(iface);
+    }
+    if (!ucs_queue_is_empty(&iface->comp_queue)) {
+        uct_tcp_zc_conn_dispatch_completions(iface);
     }
 
     return count;
@@ -652,24 +665,16 @@ out:
     return UCS_OK;
 }
 
-/* Wait a bounded time for io_uring to release the sends of closed
- * connections, then release the engine */
+/* Release the engine; the sends of closed connections complete */
 static void uct_tcp_zc_iface_zcopy_cleanup(uct_tcp_zc_iface_t *iface)
 {
     uint64_t *counters = iface->zc.counters;
-    uct_tcp_zc_tx_t *tx;
-    ucs_time_t deadline;
 
     if (iface->zc.uring != NULL) {
-        deadline = ucs_get_time() + ucs_time_from_sec(1.0);
-        while (!ucs_queue_is_empty(&iface->zc.orphans) &&
-               (ucs_get_time() < deadline)) {
-            if (uct_tcp_zc_uring_reap(iface->zc.uring,
-                                      uct_tcp_zc_conn_uring_comp, iface) == 0) {
-                usleep(1000);
-            }
-        }
-
+        /* what io_uring released already; the connections were aborted, so
+         * the kernel lets go of the rest at once */
+        uct_tcp_zc_uring_reap(iface->zc.uring, uct_tcp_zc_conn_uring_comp,
+                              iface);
         ucs_event_set_del(iface->event_set,
                           uct_tcp_zc_uring_event_fd(iface->zc.uring));
         /* cancels what is still in flight */
@@ -677,10 +682,8 @@ static void uct_tcp_zc_iface_zcopy_cleanup(uct_tcp_zc_iface_t *iface)
         iface->zc.uring = NULL;
     }
 
-    ucs_queue_for_each_extract(tx, &iface->zc.orphans, queue, 1) {
-        ucs_free(tx->bounce);
-        ucs_free(tx);
-    }
+    uct_tcp_zc_conn_release_orphans(iface);
+    uct_tcp_zc_conn_progress_lingering(iface, 1);
 
     ucs_debug("tcp_zc iface %p %s: zero-copy engine %s: %" PRIu64 " sends, "
               "%" PRIu64 " bytes, %" PRIu64 " bytes reported copied; "
@@ -729,7 +732,7 @@ static uct_iface_ops_t uct_tcp_zc_iface_ops = {
     .ep_fence                 = uct_base_ep_fence,
     .ep_check                 = uct_tcp_zc_ep_check,
     .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_tcp_zc_ep_t),
-    .ep_destroy               = UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_ep_t),
+    .ep_destroy               = uct_tcp_zc_ep_destroy,
     .ep_get_address           = (uct_ep_get_address_func_t)
             ucs_empty_function_return_unsupported,
     .ep_connect_to_ep         = (uct_ep_connect_to_ep_func_t)
@@ -802,9 +805,12 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         return UCS_ERR_INVALID_PARAM;
     }
 
-    if (config->max_rma_outstanding == 0) {
+    if ((config->max_rma_outstanding == 0) ||
+        (config->max_rma_outstanding > UCT_TCP_ZC_RMA_OUTSTANDING_MAX)) {
         ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX
-                  "MAX_RMA_OUTSTANDING must be at least 1");
+                  "MAX_RMA_OUTSTANDING %u is out of range (1 .. %u)",
+                  config->max_rma_outstanding,
+                  UCT_TCP_ZC_RMA_OUTSTANDING_MAX);
         return UCS_ERR_INVALID_PARAM;
     }
 
@@ -823,6 +829,10 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     self->zc.reprobe_interval = ucs_time_from_sec(config->zcopy_reprobe);
     self->zc.uring            = NULL;
     ucs_queue_head_init(&self->zc.orphans);
+    ucs_list_head_init(&self->zc.lingering);
+    self->in_progress = 0;
+    ucs_queue_head_init(&self->comp_queue);
+    ucs_list_head_init(&self->ep_graveyard);
     ucs_list_head_init(&self->zc.uring_dirty);
     memset(self->zc.counters, 0, sizeof(self->zc.counters));
     ucs_list_head_init(&self->ep_list);

@@ -80,74 +80,12 @@ typedef struct UCS_S_PACKED uct_tcp_zc_rma_hdr {
 #define UCT_TCP_ZC_RMA_MAX_LENGTH (1ul << 30)
 
 
-/**
- * Check a message header received from a peer.
- *
- * @param hdr         Header to check.
- * @param is_request  Whether it came on an accepted connection (requests),
- *                    or on a connection this side opened (answers).
- * @param max_am      Largest active message payload.
- *
- * @return Size of the type-specific header which follows, or -1 if the header
- *         is invalid.
+/*
+ * Largest number of PUT and GET requests which one connection may have
+ * without an answer: a requester waits for answers before it sends more, so
+ * the target reads requests at all times and holds a bounded number of
+ * answers for a peer which does not read them.
  */
-static inline ssize_t
-uct_tcp_zc_hdr_check(const uct_tcp_zc_hdr_t *hdr, int is_request,
-                     size_t max_am)
-{
-    if ((hdr->version != UCT_TCP_ZC_VERSION) || (hdr->reserved != 0)) {
-        return -1;
-    }
-
-    switch (hdr->type) {
-    case UCT_TCP_ZC_MSG_AM:
-        return (is_request && (hdr->length <= max_am)) ? 0 : -1;
-    case UCT_TCP_ZC_MSG_PUT:
-        return (is_request && (hdr->am_id == 0) &&
-                (hdr->length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ?
-                       sizeof(uct_tcp_zc_rma_hdr_t) : -1;
-    case UCT_TCP_ZC_MSG_GET_REQ:
-        return (is_request && (hdr->am_id == 0) && (hdr->length == 0)) ?
-                       sizeof(uct_tcp_zc_rma_hdr_t) : -1;
-    case UCT_TCP_ZC_MSG_KEEPALIVE:
-        return (is_request && (hdr->am_id == 0) && (hdr->length == 0)) ? 0 :
-                                                                        -1;
-    case UCT_TCP_ZC_MSG_PUT_ACK:
-        return (!is_request && (hdr->am_id == 0) && (hdr->length == 0)) ? 0 :
-                                                                         -1;
-    case UCT_TCP_ZC_MSG_GET_RESP:
-        return (!is_request && (hdr->am_id == 0) &&
-                (hdr->length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ? 0 : -1;
-    default:
-        return -1;
-    }
-}
-
-
-/**
- * Check the hello of a new connection.
- */
-static inline int uct_tcp_zc_hello_check(const uct_tcp_zc_hello_t *hello)
-{
-    return (hello->magic == UCT_TCP_ZC_MAGIC) &&
-           (hello->version == UCT_TCP_ZC_VERSION) &&
-           ((hello->sa_family == AF_INET) || (hello->sa_family == AF_INET6)) &&
-           (hello->reserved == 0);
-}
-
-
-/**
- * Check the RMA header of a PUT or GET_REQ against the message header.
- */
-static inline int uct_tcp_zc_rma_hdr_check(const uct_tcp_zc_hdr_t *hdr,
-                                           const uct_tcp_zc_rma_hdr_t *rma)
-{
-    if ((rma->length > UCT_TCP_ZC_RMA_MAX_LENGTH) ||
-        (rma->address + rma->length < rma->address)) {
-        return 0;
-    }
-
-    return (hdr->type != UCT_TCP_ZC_MSG_PUT) || (rma->length == hdr->length);
-}
+#define UCT_TCP_ZC_RMA_OUTSTANDING_MAX 1024
 
 #endif

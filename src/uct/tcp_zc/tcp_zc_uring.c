@@ -114,6 +114,13 @@ ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
     struct io_uring_sqe *sqe;
     int ret;
 
+    /* the result and the notification must find room in the completion
+     * queue: the kernel does not drop them, it keeps an overflow list which
+     * grows while nobody reaps */
+    if ((ring->inflight + 2) > ring->ring.cq.ring_entries) {
+        return UCS_ERR_NO_RESOURCE;
+    }
+
     sqe = io_uring_get_sqe(&ring->ring);
     if (sqe == NULL) {
         return UCS_ERR_NO_RESOURCE;
@@ -126,7 +133,14 @@ ucs_status_t uct_tcp_zc_uring_sendmsg(uct_tcp_zc_uring_t *ring, int fd,
 
     ret = io_uring_submit(&ring->ring);
     if (ret < 0) {
-        ucs_error("tcp_zc: io_uring_submit failed: %s", strerror(-ret));
+        /* the request stays in the submission queue, where the next submit
+         * would send it after the caller sent the same bytes with a copy:
+         * make it a no-op which names no descriptor (without SQPOLL the
+         * kernel reads it only when entered) */
+        io_uring_prep_nop(sqe);
+        io_uring_sqe_set_data(sqe, NULL);
+        ++ring->inflight;
+        ucs_diag("tcp_zc: io_uring_submit failed: %s", strerror(-ret));
         return UCS_ERR_IO_ERROR;
     }
 
@@ -162,6 +176,13 @@ unsigned uct_tcp_zc_uring_reap(uct_tcp_zc_uring_t *ring,
         }
 
         comp.user_data = io_uring_cqe_get_data(cqe);
+        if (comp.user_data == NULL) {
+            /* a request which failed to submit, made a no-op */
+            io_uring_cqe_seen(&ring->ring, cqe);
+            --ring->inflight;
+            continue;
+        }
+
         comp.notif     = !!(cqe->flags & IORING_CQE_F_NOTIF);
         comp.more      = !!(cqe->flags & IORING_CQE_F_MORE);
         comp.res       = comp.notif ? 0 : cqe->res;

@@ -6,6 +6,7 @@
 
 #include "test_tcp_zc_xfer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <signal.h>
@@ -462,4 +463,179 @@ UCS_TEST_F(test_tcp_zc_rma_limit, get_beyond_limit_pends)
     uct_rkey_release(m_component, &rkey);
     uct_md_mem_dereg(m_md, remote_memh);
     uct_md_mem_dereg(m_md, local_memh);
+}
+
+
+/*
+ * Endpoints destroyed from callbacks: the transport never touches them
+ * afterwards. Right after the destroy, the callback takes memory of the
+ * endpoint's size and fills it with garbage, as the next allocation would;
+ * a transport which still used the endpoint crashed on it.
+ */
+class test_tcp_zc_cb_destroy : public test_tcp_zc_xfer {
+protected:
+    virtual void init()
+    {
+        test_tcp_zc_xfer::init();
+        m_destroy_ep = NULL;
+        m_reused     = NULL;
+        m_comps      = 0;
+        m_remote.assign(4096, 0x3c);
+        ASSERT_UCS_OK(uct_md_mem_reg(m_md, &m_remote[0], m_remote.size(),
+                                     UCT_MD_MEM_ACCESS_ALL, &m_remote_memh));
+        std::vector<uint8_t> rkey_buffer(256);
+        ASSERT_UCS_OK(uct_md_mkey_pack(m_md, m_remote_memh, &rkey_buffer[0]));
+        ASSERT_UCS_OK(uct_rkey_unpack(m_component, &rkey_buffer[0], &m_rkey));
+    }
+
+    virtual void cleanup()
+    {
+        free(m_reused);
+        uct_rkey_release(m_component, &m_rkey);
+        uct_md_mem_dereg(m_md, m_remote_memh);
+        test_tcp_zc_xfer::cleanup();
+    }
+
+    /* destroy m_destroy_ep, once, and reuse its memory */
+    void destroy_and_reuse()
+    {
+        if (m_destroy_ep == NULL) {
+            return;
+        }
+
+        uct_ep_destroy(m_destroy_ep);
+        m_eps.erase(std::find(m_eps.begin(), m_eps.end(), m_destroy_ep));
+        m_destroy_ep = NULL;
+        m_reused     = malloc(sizeof(uct_tcp_zc_ep_t));
+        memset(m_reused, 0xff, sizeof(uct_tcp_zc_ep_t));
+        ((uct_tcp_zc_ep_t*)m_reused)->conn.state = UCT_TCP_ZC_CONN_CONNECTED;
+    }
+
+    void check_am(uct_ep_h ep)
+    {
+        unsigned count = m_am_count;
+
+        ASSERT_EQ(1, am_bcopy(ep, "x", 1));
+        ASSERT_TRUE(wait_for([&]() { return m_am_count == count + 1; }));
+    }
+
+    static void destroy_comp_cb(uct_completion_t *comp)
+    {
+        test_tcp_zc_cb_destroy *self = ucs_container_of(comp, comp_t,
+                                                        uct)->self;
+
+        ++self->m_comps;
+        self->destroy_and_reuse();
+    }
+
+    static ucs_status_t destroy_am_handler(void *arg, void *data,
+                                           size_t length, unsigned flags)
+    {
+        test_tcp_zc_cb_destroy *self = (test_tcp_zc_cb_destroy*)arg;
+
+        ++self->m_am_count;
+        self->destroy_and_reuse();
+        return UCS_OK;
+    }
+
+    struct comp_t {
+        uct_completion_t       uct;
+        test_tcp_zc_cb_destroy *self;
+    };
+
+    std::vector<uint8_t> m_remote;
+    uct_mem_h            m_remote_memh;
+    uct_rkey_bundle_t    m_rkey;
+    uct_ep_h             m_destroy_ep;
+    void                 *m_reused;
+    unsigned             m_comps;
+};
+
+
+/* The first of several GETs, answered in one read, destroys its endpoint
+ * from its completion callback */
+UCS_TEST_F(test_tcp_zc_cb_destroy, in_completion)
+{
+    static const unsigned num = 4;
+    std::vector<uint8_t> local(64 * num);
+    comp_t comps[num];
+    uct_iov_t iov;
+    ucs_status_t status;
+
+    uct_ep_h ep = create_ep(m_receiver);
+    check_am(ep);
+
+    for (unsigned i = 0; i < num; ++i) {
+        comps[i].uct.func   = destroy_comp_cb;
+        comps[i].uct.count  = 1;
+        comps[i].uct.status = UCS_OK;
+        comps[i].self       = this;
+        iov                 = make_iov(&local[64 * i], 64);
+        status = uct_ep_get_zcopy(ep, &iov, 1, (uintptr_t)&m_remote[64 * i],
+                                  m_rkey.rkey, &comps[i].uct);
+        ASSERT_EQ(UCS_INPROGRESS, status);
+    }
+
+    /* the target answers them all before the initiator reads */
+    for (int i = 0; i < 100; ++i) {
+        uct_iface_progress(m_receiver.iface);
+    }
+
+    m_destroy_ep = ep;
+    ASSERT_TRUE(wait_for([&]() { return m_comps == num; }));
+    EXPECT_TRUE(m_destroy_ep == NULL);
+    EXPECT_EQ(0x3c, local[0]);
+}
+
+/* An active message handler destroys an endpoint whose connection has an
+ * event in the same progress call, after the message's */
+UCS_TEST_F(test_tcp_zc_cb_destroy, in_am_handler)
+{
+    std::vector<uint8_t> local(64, 0);
+    uct_ep_params_t params;
+    comp_t comp;
+    uct_ep_h back_ep;
+    uct_iov_t iov;
+
+    /* the sender's endpoint to the receiver, and one back */
+    uct_ep_h ep = create_ep(m_receiver);
+    check_am(ep);
+    params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
+                        UCT_EP_PARAM_FIELD_DEV_ADDR |
+                        UCT_EP_PARAM_FIELD_IFACE_ADDR;
+    params.iface      = m_receiver.iface;
+    params.dev_addr   = (const uct_device_addr_t*)&m_sender.dev_addr[0];
+    params.iface_addr = (const uct_iface_addr_t*)&m_sender.iface_addr[0];
+    ASSERT_UCS_OK(uct_ep_create(&params, &back_ep));
+    m_eps.push_back(back_ep);
+    ASSERT_EQ(1, am_bcopy(back_ep, "b", 1));
+    ASSERT_TRUE(wait_for([&]() { return m_am_count == 2; }));
+
+    ASSERT_UCS_OK(uct_iface_set_am_handler(m_receiver.iface, AM_ID,
+                                           destroy_am_handler, this, 0));
+
+    /* first a message to the receiver, then the answer to its GET: both
+     * wait, in that order, for one progress call of the receiver */
+    ASSERT_EQ(1, am_bcopy(ep, "d", 1));
+    comp.uct.func   = completion_cb;
+    comp.uct.count  = 1;
+    comp.uct.status = UCS_OK;
+    comp.self       = this;
+    iov             = make_iov(&local[0], local.size());
+    ASSERT_EQ(UCS_INPROGRESS,
+              uct_ep_get_zcopy(back_ep, &iov, 1, (uintptr_t)&m_remote[0],
+                               m_rkey.rkey, &comp.uct));
+    for (int i = 0; i < 100; ++i) {
+        uct_iface_progress(m_sender.iface);
+    }
+
+    m_destroy_ep = back_ep;
+    ASSERT_TRUE(wait_for([&]() { return m_destroy_ep == NULL; }));
+    for (int i = 0; i < 10; ++i) {
+        progress();
+    }
+
+    /* the GET was canceled with its endpoint */
+    EXPECT_EQ(0, comp.uct.count);
+    EXPECT_EQ(UCS_ERR_CANCELED, comp.uct.status);
 }

@@ -1,0 +1,252 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include "tcp_zc_rx.h"
+
+#include <uct/api/uct_def.h>
+#include <string.h>
+
+
+void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int is_request, size_t max_am)
+{
+    rx->state        = is_request ? UCT_TCP_ZC_RX_HELLO : UCT_TCP_ZC_RX_HDR;
+    rx->is_request   = is_request;
+    rx->max_am       = max_am;
+    rx->remaining    = 0;
+    rx->answers_owed = 0;
+}
+
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_error(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
+                    const char *error)
+{
+    rx->state     = UCT_TCP_ZC_RX_ERROR;
+    msg->consumed = 0;
+    msg->error    = error;
+    return UCT_TCP_ZC_RX_EV_ERROR;
+}
+
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_hello(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
+                          uct_tcp_zc_rx_msg_t *msg)
+{
+    uct_tcp_zc_hello_t *hello = &msg->hello;
+
+    if (length < sizeof(*hello)) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    memcpy(hello, buf, sizeof(*hello));
+    if (hello->magic != UCT_TCP_ZC_MAGIC) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello magic");
+    } else if (hello->version != UCT_TCP_ZC_VERSION) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello version");
+    } else if ((hello->sa_family != AF_INET) &&
+               (hello->sa_family != AF_INET6)) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello address family");
+    } else if (hello->reserved != 0) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello reserved field");
+    }
+
+    rx->state     = UCT_TCP_ZC_RX_HDR;
+    msg->consumed = sizeof(*hello);
+    return UCT_TCP_ZC_RX_EV_HELLO;
+}
+
+/* Data of a PUT or GET response follow */
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_data_begin(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
+                         size_t consumed, uint64_t length,
+                         uct_tcp_zc_rx_event_t event)
+{
+    rx->state      = UCT_TCP_ZC_RX_DATA;
+    rx->remaining  = length;
+    msg->consumed  = consumed;
+    return event;
+}
+
+/* PUT or GET request: owes the peer an answer */
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_rma(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
+                        uct_tcp_zc_rx_msg_t *msg)
+{
+    const uct_tcp_zc_hdr_t *hdr = &msg->hdr;
+    uct_tcp_zc_rma_hdr_t *rma   = &msg->rma;
+    size_t consumed             = sizeof(*hdr) + sizeof(*rma);
+
+    if (hdr->am_id != 0) {
+        return uct_tcp_zc_rx_error(rx, msg, "am_id of an RMA request");
+    } else if (rx->answers_owed >= UCT_TCP_ZC_RMA_OUTSTANDING_MAX) {
+        return uct_tcp_zc_rx_error(rx, msg, "requests without an answer");
+    } else if (length < consumed) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    memcpy(rma, UCS_PTR_BYTE_OFFSET(buf, sizeof(*hdr)), sizeof(*rma));
+    if (rma->length > UCT_TCP_ZC_RMA_MAX_LENGTH) {
+        return uct_tcp_zc_rx_error(rx, msg, "RMA length");
+    } else if (rma->address + rma->length < rma->address) {
+        return uct_tcp_zc_rx_error(rx, msg, "RMA address");
+    }
+
+    if (hdr->type == UCT_TCP_ZC_MSG_GET_REQ) {
+        if (hdr->length != 0) {
+            return uct_tcp_zc_rx_error(rx, msg, "GET request length");
+        }
+
+        ++rx->answers_owed;
+        msg->consumed = consumed;
+        return UCT_TCP_ZC_RX_EV_GET_REQ;
+    }
+
+    if (rma->length != hdr->length) {
+        return uct_tcp_zc_rx_error(rx, msg, "PUT length");
+    }
+
+    ++rx->answers_owed;
+    return uct_tcp_zc_rx_data_begin(rx, msg, consumed, rma->length,
+                                    UCT_TCP_ZC_RX_EV_PUT);
+}
+
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_request(uct_tcp_zc_rx_t *rx, const void *buf,
+                            size_t length, uct_tcp_zc_rx_msg_t *msg)
+{
+    const uct_tcp_zc_hdr_t *hdr = &msg->hdr;
+
+    switch (hdr->type) {
+    case UCT_TCP_ZC_MSG_AM:
+        if (hdr->am_id >= UCT_AM_ID_MAX) {
+            return uct_tcp_zc_rx_error(rx, msg, "am_id");
+        } else if (hdr->length > rx->max_am) {
+            return uct_tcp_zc_rx_error(rx, msg, "active message length");
+        } else if (length < (sizeof(*hdr) + hdr->length)) {
+            return UCT_TCP_ZC_RX_EV_NONE;
+        }
+
+        msg->data     = UCS_PTR_BYTE_OFFSET(buf, sizeof(*hdr));
+        msg->length   = hdr->length;
+        msg->consumed = sizeof(*hdr) + hdr->length;
+        return UCT_TCP_ZC_RX_EV_AM;
+    case UCT_TCP_ZC_MSG_PUT:
+    case UCT_TCP_ZC_MSG_GET_REQ:
+        return uct_tcp_zc_rx_parse_rma(rx, buf, length, msg);
+    case UCT_TCP_ZC_MSG_KEEPALIVE:
+        if ((hdr->am_id != 0) || (hdr->length != 0)) {
+            return uct_tcp_zc_rx_error(rx, msg, "keepalive header");
+        }
+
+        msg->consumed = sizeof(*hdr);
+        return UCT_TCP_ZC_RX_EV_KEEPALIVE;
+    case UCT_TCP_ZC_MSG_PUT_ACK:
+    case UCT_TCP_ZC_MSG_GET_RESP:
+        return uct_tcp_zc_rx_error(rx, msg, "answer type from a requester");
+    default:
+        return uct_tcp_zc_rx_error(rx, msg, "message type");
+    }
+}
+
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_answer(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg)
+{
+    const uct_tcp_zc_hdr_t *hdr = &msg->hdr;
+
+    switch (hdr->type) {
+    case UCT_TCP_ZC_MSG_PUT_ACK:
+        if ((hdr->am_id != 0) || (hdr->length != 0)) {
+            return uct_tcp_zc_rx_error(rx, msg, "PUT acknowledgement header");
+        }
+
+        msg->consumed = sizeof(*hdr);
+        return UCT_TCP_ZC_RX_EV_PUT_ACK;
+    case UCT_TCP_ZC_MSG_GET_RESP:
+        if (hdr->am_id != 0) {
+            return uct_tcp_zc_rx_error(rx, msg, "am_id of a GET response");
+        } else if (hdr->length > UCT_TCP_ZC_RMA_MAX_LENGTH) {
+            return uct_tcp_zc_rx_error(rx, msg, "GET response length");
+        }
+
+        return uct_tcp_zc_rx_data_begin(rx, msg, sizeof(*hdr), hdr->length,
+                                        UCT_TCP_ZC_RX_EV_GET_RESP);
+    case UCT_TCP_ZC_MSG_AM:
+    case UCT_TCP_ZC_MSG_PUT:
+    case UCT_TCP_ZC_MSG_GET_REQ:
+    case UCT_TCP_ZC_MSG_KEEPALIVE:
+        return uct_tcp_zc_rx_error(rx, msg, "request type from a target");
+    default:
+        return uct_tcp_zc_rx_error(rx, msg, "message type");
+    }
+}
+
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_data(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
+                         uct_tcp_zc_rx_msg_t *msg)
+{
+    if ((length == 0) && (rx->remaining > 0)) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    msg->data     = buf;
+    msg->length   = (rx->remaining < length) ? rx->remaining : length;
+    msg->consumed = msg->length;
+    msg->last     = uct_tcp_zc_rx_data_consumed(rx, msg->length);
+    return UCT_TCP_ZC_RX_EV_DATA;
+}
+
+uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
+                                          const void *buf, size_t length,
+                                          uct_tcp_zc_rx_msg_t *msg)
+{
+    msg->consumed = 0;
+
+    switch (rx->state) {
+    case UCT_TCP_ZC_RX_HELLO:
+        return uct_tcp_zc_rx_parse_hello(rx, buf, length, msg);
+    case UCT_TCP_ZC_RX_DATA:
+        return uct_tcp_zc_rx_parse_data(rx, buf, length, msg);
+    case UCT_TCP_ZC_RX_HDR:
+        break;
+    default:
+        msg->error = "stream after a protocol error";
+        return UCT_TCP_ZC_RX_EV_ERROR;
+    }
+
+    if (length < sizeof(msg->hdr)) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    memcpy(&msg->hdr, buf, sizeof(msg->hdr));
+    if (msg->hdr.version != UCT_TCP_ZC_VERSION) {
+        return uct_tcp_zc_rx_error(rx, msg, "header version");
+    } else if (msg->hdr.reserved != 0) {
+        return uct_tcp_zc_rx_error(rx, msg, "header reserved field");
+    }
+
+    return rx->is_request ? uct_tcp_zc_rx_parse_request(rx, buf, length, msg) :
+                            uct_tcp_zc_rx_parse_answer(rx, msg);
+}
+
+int uct_tcp_zc_rx_data_consumed(uct_tcp_zc_rx_t *rx, size_t length)
+{
+    rx->remaining -= length;
+    if (rx->remaining > 0) {
+        return 0;
+    }
+
+    rx->state = UCT_TCP_ZC_RX_HDR;
+    return 1;
+}
+
+void uct_tcp_zc_rx_answer_sent(uct_tcp_zc_rx_t *rx)
+{
+    if (rx->answers_owed > 0) {
+        --rx->answers_owed;
+    }
+}

@@ -1,0 +1,138 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifndef UCT_TCP_ZC_RX_H
+#define UCT_TCP_ZC_RX_H
+
+#include "tcp_zc_proto.h"
+
+
+/*
+ * Receive-side parser of a tcp_zc byte stream.
+ *
+ * A pure function over a byte buffer and a small state: no socket, no
+ * allocation, no logging, so that it can be tested and fuzzed alone. The
+ * socket code reads bytes, hands them to uct_tcp_zc_rx_parse() and acts on
+ * what it returns; every byte from the peer is checked here first.
+ *
+ * The data of a PUT (accepted side) and of a GET response (connecting side)
+ * follow their headers; the parser returns them as UCT_TCP_ZC_RX_EV_DATA
+ * pieces of the buffer, the last one flagged, or the socket code reads them
+ * straight to their destination and reports that with
+ * uct_tcp_zc_rx_data_consumed(). Every PUT and GET response is followed by
+ * data events ending with a last one, even when it has no data.
+ *
+ * The accepting side counts the requests which it owes an answer (PUT, GET
+ * request); the socket code reports each answer fully written with
+ * uct_tcp_zc_rx_answer_sent(). A peer with more than
+ * UCT_TCP_ZC_RMA_OUTSTANDING_MAX such requests breaks the protocol, so a peer
+ * which does not read its answers holds a bounded amount of memory.
+ *
+ * After an error, the parser stays in the error state.
+ */
+
+
+typedef enum {
+    UCT_TCP_ZC_RX_HELLO, /* accepted connection: waiting for the hello */
+    UCT_TCP_ZC_RX_HDR,   /* waiting for a complete message header */
+    UCT_TCP_ZC_RX_DATA,  /* data of a PUT or GET response follow */
+    UCT_TCP_ZC_RX_ERROR  /* the peer broke the protocol */
+} uct_tcp_zc_rx_state_t;
+
+
+typedef enum {
+    UCT_TCP_ZC_RX_EV_NONE,      /* more bytes are needed, nothing consumed */
+    UCT_TCP_ZC_RX_EV_HELLO,     /* hello of the peer: msg->hello */
+    UCT_TCP_ZC_RX_EV_AM,        /* active message: msg->hdr, msg->data */
+    UCT_TCP_ZC_RX_EV_PUT,       /* PUT request: msg->hdr, msg->rma; data
+                                   follow */
+    UCT_TCP_ZC_RX_EV_GET_REQ,   /* GET request: msg->hdr, msg->rma */
+    UCT_TCP_ZC_RX_EV_KEEPALIVE, /* keepalive probe */
+    UCT_TCP_ZC_RX_EV_PUT_ACK,   /* answer to a PUT */
+    UCT_TCP_ZC_RX_EV_GET_RESP,  /* answer to a GET: msg->hdr; data follow */
+    UCT_TCP_ZC_RX_EV_DATA,      /* msg->data, msg->length bytes of data;
+                                   msg->last if they are the last ones */
+    UCT_TCP_ZC_RX_EV_ERROR      /* protocol error: msg->error */
+} uct_tcp_zc_rx_event_t;
+
+
+typedef struct uct_tcp_zc_rx {
+    uct_tcp_zc_rx_state_t state;
+    int                   is_request; /* accepted side: the peer sends
+                                         requests; else answers */
+    size_t                max_am;     /* largest active message payload */
+    uint64_t              remaining;  /* DATA: bytes still to come */
+    unsigned              answers_owed; /* requests not answered yet */
+} uct_tcp_zc_rx_t;
+
+
+typedef struct uct_tcp_zc_rx_msg {
+    size_t                   consumed; /* bytes of the buffer used */
+    uct_tcp_zc_hdr_t         hdr;
+    uct_tcp_zc_hello_t       hello;
+    uct_tcp_zc_rma_hdr_t     rma;
+    const void               *data;   /* AM payload or DATA bytes */
+    size_t                   length;  /* of data */
+    int                      last;    /* DATA: no more data of the message */
+    const char               *error;  /* ERROR: the field which is wrong */
+} uct_tcp_zc_rx_msg_t;
+
+
+/**
+ * Initialize the parser of a connection.
+ *
+ * @param rx          Parser state.
+ * @param is_request  Whether the peer sends requests (accepted connection:
+ *                    the stream starts with a hello) or answers.
+ * @param max_am      Largest active message payload; the caller's buffer
+ *                    must hold a header and this many bytes.
+ */
+void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int is_request, size_t max_am);
+
+
+/**
+ * Parse the next item of the stream at the start of a buffer.
+ *
+ * @param rx      Parser state.
+ * @param buf     Received bytes not consumed yet.
+ * @param length  Number of bytes in buf.
+ * @param msg     Filled with what was parsed; msg->consumed bytes of buf are
+ *                used (0 for UCT_TCP_ZC_RX_EV_NONE and _ERROR), and msg->data
+ *                points into buf.
+ *
+ * @return What was parsed.
+ */
+uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
+                                          const void *buf, size_t length,
+                                          uct_tcp_zc_rx_msg_t *msg);
+
+
+/**
+ * Account data which the caller received straight to its destination.
+ *
+ * @param rx      Parser state, in UCT_TCP_ZC_RX_DATA.
+ * @param length  Bytes received, at most uct_tcp_zc_rx_data_left().
+ *
+ * @return Whether these were the last data of the message.
+ */
+int uct_tcp_zc_rx_data_consumed(uct_tcp_zc_rx_t *rx, size_t length);
+
+
+/**
+ * @return Data bytes of the current message still to come.
+ */
+static inline uint64_t uct_tcp_zc_rx_data_left(const uct_tcp_zc_rx_t *rx)
+{
+    return (rx->state == UCT_TCP_ZC_RX_DATA) ? rx->remaining : 0;
+}
+
+
+/**
+ * An answer which the peer requested was fully written to the socket.
+ */
+void uct_tcp_zc_rx_answer_sent(uct_tcp_zc_rx_t *rx);
+
+#endif

@@ -1,0 +1,401 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#include <common/test.h>
+
+extern "C" {
+#include <uct/tcp_zc/tcp_zc_rx.h>
+#include <uct/api/uct_def.h>
+}
+
+#include <string>
+#include <vector>
+
+
+/*
+ * The receive-side parser alone: byte streams in, events out.
+ */
+class test_tcp_zc_rx : public ucs::test {
+protected:
+    static const size_t MAX_AM = 1024;
+
+    typedef std::vector<uint8_t> bytes_t;
+
+    static void append(bytes_t &stream, const void *data, size_t length)
+    {
+        const uint8_t *p = (const uint8_t*)data;
+
+        stream.insert(stream.end(), p, p + length);
+    }
+
+    static uct_tcp_zc_hdr_t hdr(uint8_t type, uint32_t length,
+                                uint8_t am_id = 0)
+    {
+        uct_tcp_zc_hdr_t h;
+
+        memset(&h, 0, sizeof(h));
+        h.type    = type;
+        h.am_id   = am_id;
+        h.version = UCT_TCP_ZC_VERSION;
+        h.length  = length;
+        return h;
+    }
+
+    static void append_hello(bytes_t &stream)
+    {
+        uct_tcp_zc_hello_t hello;
+
+        memset(&hello, 0, sizeof(hello));
+        hello.magic     = UCT_TCP_ZC_MAGIC;
+        hello.version   = UCT_TCP_ZC_VERSION;
+        hello.sa_family = AF_INET;
+        hello.port      = htons(1234);
+        append(stream, &hello, sizeof(hello));
+    }
+
+    static void append_am(bytes_t &stream, uint8_t am_id, size_t length)
+    {
+        uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_AM, length, am_id);
+
+        append(stream, &h, sizeof(h));
+        for (size_t i = 0; i < length; ++i) {
+            stream.push_back((uint8_t)i);
+        }
+    }
+
+    static void append_rma(bytes_t &stream, uint8_t type, uint64_t length,
+                           uint64_t address = 0x1000)
+    {
+        uct_tcp_zc_hdr_t h = hdr(type, (type == UCT_TCP_ZC_MSG_PUT) ?
+                                               length : 0);
+        uct_tcp_zc_rma_hdr_t rma;
+
+        rma.address = address;
+        rma.key     = 0x1234567890abcdefull;
+        rma.length  = length;
+        append(stream, &h, sizeof(h));
+        append(stream, &rma, sizeof(rma));
+        if (type == UCT_TCP_ZC_MSG_PUT) {
+            for (uint64_t i = 0; i < length; ++i) {
+                stream.push_back((uint8_t)(i * 3));
+            }
+        }
+    }
+
+    /* what a stream parses to, fed in pieces of at most chunk bytes; "E"
+     * and the field end it at an error */
+    static std::string parse(bool is_request, const bytes_t &stream,
+                             size_t chunk = SIZE_MAX,
+                             size_t *data_bytes = NULL)
+    {
+        static const char *names[] = {"-", "hello", "am", "put", "get_req",
+                                      "keepalive", "put_ack", "get_resp",
+                                      "data", "E"};
+        uct_tcp_zc_rx_t rx;
+        uct_tcp_zc_rx_msg_t msg;
+        uct_tcp_zc_rx_event_t ev;
+        std::string result;
+        size_t pos = 0, avail = 0, data = 0;
+
+        uct_tcp_zc_rx_init(&rx, is_request, MAX_AM);
+        for (;;) {
+            ev = uct_tcp_zc_rx_parse(&rx, &stream[0] + pos, avail, &msg);
+            EXPECT_LE(msg.consumed, avail);
+            if (ev == UCT_TCP_ZC_RX_EV_NONE) {
+                EXPECT_EQ(0u, msg.consumed);
+                if (pos + avail == stream.size()) {
+                    break;
+                }
+                avail = std::min(stream.size() - pos,
+                                 avail + std::min(chunk, stream.size()));
+                continue;
+            }
+
+            pos   += msg.consumed;
+            avail -= msg.consumed;
+            if (ev == UCT_TCP_ZC_RX_EV_ERROR) {
+                return result + "E:" + msg.error;
+            } else if (ev == UCT_TCP_ZC_RX_EV_DATA) {
+                data += msg.length;
+                if (!msg.last) {
+                    continue;
+                }
+            } else if (ev == UCT_TCP_ZC_RX_EV_AM) {
+                EXPECT_LT(msg.hdr.am_id, UCT_AM_ID_MAX);
+                EXPECT_EQ((const uint8_t*)msg.data,
+                          &stream[0] + pos - msg.length);
+            }
+            result += std::string(names[ev]) + " ";
+        }
+
+        if (data_bytes != NULL) {
+            *data_bytes = data;
+        }
+        return result;
+    }
+};
+
+
+UCS_TEST_F(test_tcp_zc_rx, requests_in_any_pieces)
+{
+    bytes_t stream;
+
+    append_hello(stream);
+    append_am(stream, 0, 0);
+    append_am(stream, UCT_AM_ID_MAX - 1, MAX_AM);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 100);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 0);
+    append_rma(stream, UCT_TCP_ZC_MSG_GET_REQ, 1 << 20);
+    uct_tcp_zc_hdr_t ka = hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0);
+    append(stream, &ka, sizeof(ka));
+
+    static const std::string expected = "hello am am put data put data "
+                                        "get_req keepalive ";
+    for (size_t chunk = 1; chunk <= stream.size(); chunk += 7) {
+        size_t data = 0;
+        EXPECT_EQ(expected, parse(true, stream, chunk, &data)) << chunk;
+        EXPECT_EQ(100u, data);
+    }
+}
+
+UCS_TEST_F(test_tcp_zc_rx, answers)
+{
+    bytes_t stream;
+    size_t data;
+
+    uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_PUT_ACK, 0);
+    append(stream, &h, sizeof(h));
+    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 300);
+    append(stream, &h, sizeof(h));
+    stream.resize(stream.size() + 300, 0xaa);
+    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 0);
+    append(stream, &h, sizeof(h));
+
+    EXPECT_EQ("put_ack get_resp data get_resp data ",
+              parse(false, stream, 13, &data));
+    EXPECT_EQ(300u, data);
+}
+
+UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
+{
+    struct bad_t {
+        std::string name, error;
+        bool        is_request;
+        bytes_t     stream;
+    };
+    std::vector<bad_t> bad;
+    uct_tcp_zc_hdr_t h;
+    bad_t b;
+
+    b.is_request = true;
+
+    b.name  = "am_id 200";
+    b.error = "am_id";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_am(b.stream, 200, 16);
+    bad.push_back(b);
+
+    b.name  = "am_id UCT_AM_ID_MAX";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_am(b.stream, UCT_AM_ID_MAX, 0);
+    bad.push_back(b);
+
+    b.name  = "AM longer than a segment";
+    b.error = "active message length";
+    b.stream.clear();
+    append_hello(b.stream);
+    h = hdr(UCT_TCP_ZC_MSG_AM, MAX_AM + 1);
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "reserved byte";
+    b.error = "header reserved field";
+    b.stream.clear();
+    append_hello(b.stream);
+    h          = hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0);
+    h.reserved = 1;
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "version";
+    b.error = "header version";
+    b.stream.clear();
+    append_hello(b.stream);
+    h         = hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0);
+    h.version = UCT_TCP_ZC_VERSION + 1;
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "unknown type";
+    b.error = "message type";
+    b.stream.clear();
+    append_hello(b.stream);
+    h = hdr(UCT_TCP_ZC_MSG_LAST, 0);
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "answer from a requester";
+    b.error = "answer type from a requester";
+    b.stream.clear();
+    append_hello(b.stream);
+    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 0);
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "RMA with am_id";
+    b.error = "am_id of an RMA request";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 8);
+    b.stream[sizeof(uct_tcp_zc_hello_t) + 1] = 1;
+    bad.push_back(b);
+
+    b.name  = "PUT lengths differ";
+    b.error = "PUT length";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_rma(b.stream, UCT_TCP_ZC_MSG_PUT, 8);
+    b.stream[sizeof(uct_tcp_zc_hello_t) + 4] = 9;
+    bad.push_back(b);
+
+    b.name  = "RMA too long";
+    b.error = "RMA length";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ,
+               UCT_TCP_ZC_RMA_MAX_LENGTH + 1);
+    bad.push_back(b);
+
+    b.name  = "RMA address wraps";
+    b.error = "RMA address";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 16, UINT64_MAX - 8);
+    bad.push_back(b);
+
+    b.name  = "GET request with data";
+    b.error = "GET request length";
+    b.stream.clear();
+    append_hello(b.stream);
+    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 8);
+    b.stream[sizeof(uct_tcp_zc_hello_t) + 4] = 8;
+    bad.push_back(b);
+
+    b.name  = "hello magic";
+    b.error = "hello magic";
+    b.stream.clear();
+    append_hello(b.stream);
+    b.stream[0] ^= 1;
+    bad.push_back(b);
+
+    b.name  = "hello family";
+    b.error = "hello address family";
+    b.stream.clear();
+    append_hello(b.stream);
+    b.stream[offsetof(uct_tcp_zc_hello_t, sa_family)] = AF_UNIX;
+    bad.push_back(b);
+
+    b.name  = "hello reserved";
+    b.error = "hello reserved field";
+    b.stream.clear();
+    append_hello(b.stream);
+    b.stream[offsetof(uct_tcp_zc_hello_t, reserved)] = 1;
+    bad.push_back(b);
+
+    b.is_request = false;
+
+    b.name  = "request from a target";
+    b.error = "request type from a target";
+    b.stream.clear();
+    append_am(b.stream, 0, 0);
+    bad.push_back(b);
+
+    b.name  = "PUT ack with data";
+    b.error = "PUT acknowledgement header";
+    b.stream.clear();
+    h = hdr(UCT_TCP_ZC_MSG_PUT_ACK, 1);
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    b.name  = "GET response too long";
+    b.error = "GET response length";
+    b.stream.clear();
+    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, UCT_TCP_ZC_RMA_MAX_LENGTH + 1);
+    append(b.stream, &h, sizeof(h));
+    bad.push_back(b);
+
+    for (size_t i = 0; i < bad.size(); ++i) {
+        std::string result = parse(bad[i].is_request, bad[i].stream);
+        size_t pos         = result.find("E:");
+
+        ASSERT_NE(std::string::npos, pos) << bad[i].name << ": " << result;
+        EXPECT_EQ(bad[i].error, result.substr(pos + 2)) << bad[i].name;
+    }
+}
+
+/* A requester may have a bounded number of requests without an answer */
+UCS_TEST_F(test_tcp_zc_rx, answers_owed_bounded)
+{
+    uct_tcp_zc_rx_t rx;
+    uct_tcp_zc_rx_msg_t msg;
+    bytes_t stream;
+
+    uct_tcp_zc_rx_init(&rx, 1, MAX_AM);
+    append_hello(stream);
+    ASSERT_EQ(UCT_TCP_ZC_RX_EV_HELLO,
+              uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(), &msg));
+    stream.clear();
+    append_rma(stream, UCT_TCP_ZC_MSG_GET_REQ, 64);
+    for (unsigned i = 0; i < UCT_TCP_ZC_RMA_OUTSTANDING_MAX; ++i) {
+        ASSERT_EQ(UCT_TCP_ZC_RX_EV_GET_REQ,
+                  uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(), &msg));
+    }
+
+    /* one answer written makes room for one request */
+    uct_tcp_zc_rx_answer_sent(&rx);
+    EXPECT_EQ(UCT_TCP_ZC_RX_EV_GET_REQ,
+              uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(), &msg));
+    EXPECT_EQ(UCT_TCP_ZC_RX_EV_ERROR,
+              uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(), &msg));
+    EXPECT_EQ(std::string("requests without an answer"), msg.error);
+
+    /* and the stream stays refused */
+    uct_tcp_zc_rx_answer_sent(&rx);
+    EXPECT_EQ(UCT_TCP_ZC_RX_EV_ERROR,
+              uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(), &msg));
+    EXPECT_EQ(0u, msg.consumed);
+}
+
+/* PUT data read straight to the destination by the caller */
+UCS_TEST_F(test_tcp_zc_rx, data_consumed_by_caller)
+{
+    uct_tcp_zc_rx_t rx;
+    uct_tcp_zc_rx_msg_t msg;
+    bytes_t stream;
+
+    uct_tcp_zc_rx_init(&rx, 1, MAX_AM);
+    append_hello(stream);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 1000);
+    size_t headers = stream.size() - 1000;
+
+    ASSERT_EQ(UCT_TCP_ZC_RX_EV_HELLO,
+              uct_tcp_zc_rx_parse(&rx, &stream[0], headers, &msg));
+    ASSERT_EQ(UCT_TCP_ZC_RX_EV_PUT,
+              uct_tcp_zc_rx_parse(&rx, &stream[msg.consumed],
+                                  headers - msg.consumed, &msg));
+    EXPECT_EQ(1000u, msg.rma.length);
+    EXPECT_EQ(1000u, uct_tcp_zc_rx_data_left(&rx));
+    EXPECT_EQ(UCT_TCP_ZC_RX_EV_NONE,
+              uct_tcp_zc_rx_parse(&rx, NULL, 0, &msg));
+    EXPECT_EQ(0, uct_tcp_zc_rx_data_consumed(&rx, 999));
+    EXPECT_EQ(1u, uct_tcp_zc_rx_data_left(&rx));
+    EXPECT_EQ(1, uct_tcp_zc_rx_data_consumed(&rx, 1));
+    EXPECT_EQ(0u, uct_tcp_zc_rx_data_left(&rx));
+    EXPECT_EQ(UCT_TCP_ZC_RX_EV_NONE,
+              uct_tcp_zc_rx_parse(&rx, NULL, 0, &msg));
+}
