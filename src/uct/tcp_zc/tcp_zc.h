@@ -34,22 +34,35 @@
 
 /* Device address flags */
 enum {
-    /* The address is a loopback one: it carries a network namespace id
-     * instead of an IP address */
+    /* The address is a loopback one: it carries the host and the network
+     * namespace (uct_tcp_zc_device_addr_lo_t) instead of an IP address */
     UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK = UCS_BIT(0)
 };
 
 
 /**
  * Device address: address family and IP address of the network interface
- * (or, for loopback, the network namespace), packed with the length which the
- * family needs.
+ * (or, for loopback, the host and network namespace), packed with the length
+ * which the family needs.
  */
 typedef struct UCS_S_PACKED uct_tcp_zc_device_addr {
     uint8_t  flags;
     uint8_t  sa_family;
-    /* followed by struct in_addr, struct in6_addr or ucs_sys_ns_t */
+    /* followed by struct in_addr, struct in6_addr or
+     * uct_tcp_zc_device_addr_lo_t */
 } uct_tcp_zc_device_addr_t;
+
+
+/**
+ * What a loopback device address carries: a loopback interface reaches only
+ * the processes of the same host in the same network namespace. Namespace ids
+ * are inode numbers, the same for the initial namespace of every host, so the
+ * host comes too.
+ */
+typedef struct UCS_S_PACKED uct_tcp_zc_device_addr_lo {
+    uint64_t sys_id; /* ucs_get_system_id(): the host (its boot id) */
+    uint64_t net_ns; /* network namespace id */
+} uct_tcp_zc_device_addr_lo_t;
 
 
 /**

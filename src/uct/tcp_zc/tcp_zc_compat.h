@@ -20,6 +20,7 @@
 #include <uct/base/uct_component.h>
 #include <ucs/sys/sock.h>
 #include <ucs/sys/stubs.h>
+#include <net/if.h>
 
 #if UCT_API >= UCT_VERSION(1, 22)
 #  define UCT_TCP_ZC_API_V2 1
@@ -31,6 +32,8 @@
 
 
 #if UCT_TCP_ZC_API_V2
+
+#include <ucs/sys/netlink.h>
 
 /* Memory domain attributes: flat v2 structure */
 typedef uct_md_attr_v2_t uct_tcp_zc_md_attr_t;
@@ -86,6 +89,26 @@ typedef const uct_md_mem_reg_params_t *uct_tcp_zc_mem_reg_params_t;
 #define UCT_TCP_ZC_IFACE_OPS_REACHABLE(_reachable_v2) \
     .iface_is_reachable = uct_base_iface_is_reachable,
 #define uct_tcp_zc_iface_scope_is_reachable uct_iface_scope_is_reachable
+
+/* Whether reachability is asked over the network, not on the same device */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_iface_scope_is_network(const uct_iface_is_reachable_params_t *params)
+{
+    return UCS_PARAM_VALUE(UCT_IFACE_IS_REACHABLE_FIELD, params, scope, SCOPE,
+                           UCT_IFACE_REACHABILITY_SCOPE_NETWORK) ==
+           UCT_IFACE_REACHABILITY_SCOPE_NETWORK;
+}
+
+/* Whether a network interface has the best route to a peer address: the
+ * route check of UCX's tcp */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_iface_route_is_best(const char *if_name,
+                               const struct sockaddr *peer_addr)
+{
+    unsigned if_index = if_nametoindex(if_name);
+
+    return (if_index != 0) && ucs_netlink_is_best_route(if_index, peer_addr);
+}
 #define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2, _is_connected) \
     .iface_query_v2        = uct_iface_base_query_v2, \
     .ep_connect_to_ep_v2   = (uct_ep_connect_to_ep_v2_func_t) \
@@ -172,6 +195,22 @@ typedef unsigned uct_tcp_zc_mem_reg_params_t;
 static UCS_F_ALWAYS_INLINE int
 uct_tcp_zc_iface_scope_is_reachable(const uct_iface_h iface,
                                     const uct_iface_is_reachable_params_t *params)
+{
+    return 1;
+}
+
+/* 1.13 has no reachability scope */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_iface_scope_is_network(const uct_iface_is_reachable_params_t *params)
+{
+    return 1;
+}
+
+/* UCX 1.13's tcp makes no route check, and its ucs has no route lookup: a
+ * peer address without a route fails at connect */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_iface_route_is_best(const char *if_name,
+                               const struct sockaddr *peer_addr)
 {
     return 1;
 }

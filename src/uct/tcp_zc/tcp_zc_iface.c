@@ -14,7 +14,15 @@
 #include <ucs/async/async.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
+#include <ucs/sys/uid.h>
+#include <netinet/tcp.h>
 #include <dirent.h>
+
+
+/* Kernel limits of the keepalive socket options (MAX_TCP_KEEPIDLE,
+ * MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT in include/net/tcp.h) */
+#define UCT_TCP_ZC_KEEPALIVE_TIME_MAX 32767 /* seconds */
+#define UCT_TCP_ZC_KEEPALIVE_CNT_MAX  127
 
 
 static const char *uct_tcp_zc_engine_names[] = {
@@ -176,21 +184,28 @@ static size_t uct_tcp_zc_iface_device_addr_length(uct_tcp_zc_iface_t *iface)
                    iface->if_addr.ss_family);
 }
 
+/* This host and network namespace, as a loopback device address names them */
+static void uct_tcp_zc_iface_local_host(uct_tcp_zc_device_addr_lo_t *lo)
+{
+    lo->sys_id = ucs_get_system_id();
+    lo->net_ns = ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET);
+}
+
 static ucs_status_t
 uct_tcp_zc_iface_get_device_address(uct_iface_h tl_iface,
                                     uct_device_addr_t *addr)
 {
     uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
     uct_tcp_zc_device_addr_t *dev_addr = (uct_tcp_zc_device_addr_t*)addr;
-    uint64_t net_ns;
+    uct_tcp_zc_device_addr_lo_t lo;
 
     dev_addr->flags     = 0;
     dev_addr->sa_family = iface->if_addr.ss_family;
 
     if (iface->is_loopback) {
         dev_addr->flags |= UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK;
-        net_ns           = ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET);
-        memcpy(dev_addr + 1, &net_ns, sizeof(net_ns));
+        uct_tcp_zc_iface_local_host(&lo);
+        memcpy(dev_addr + 1, &lo, sizeof(lo));
         return UCS_OK;
     }
 
@@ -233,7 +248,8 @@ uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
 {
     uct_tcp_zc_iface_t *iface = ucs_derived_of(tl_iface, uct_tcp_zc_iface_t);
     const uct_tcp_zc_device_addr_t *dev_addr;
-    uint64_t net_ns;
+    uct_tcp_zc_device_addr_lo_t peer_lo, local_lo;
+    struct sockaddr_storage peer_addr;
     int is_loopback;
 
     if (!(params->field_mask & UCT_IFACE_IS_REACHABLE_FIELD_DEVICE_ADDR) ||
@@ -258,11 +274,29 @@ uct_tcp_zc_iface_is_reachable_v2(const uct_iface_h tl_iface,
     }
 
     if (is_loopback) {
-        /* loopback reaches only the same network namespace */
-        memcpy(&net_ns, dev_addr + 1, sizeof(net_ns));
-        if (net_ns != ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET)) {
+        /* loopback reaches only the same host and network namespace */
+        memcpy(&peer_lo, dev_addr + 1, sizeof(peer_lo));
+        uct_tcp_zc_iface_local_host(&local_lo);
+        if (peer_lo.sys_id != local_lo.sys_id) {
+            return uct_tcp_zc_iface_unreachable(params, "other host");
+        }
+
+        if (peer_lo.net_ns != local_lo.net_ns) {
             return uct_tcp_zc_iface_unreachable(params,
                                                 "other network namespace");
+        }
+    } else if (uct_tcp_zc_iface_scope_is_network(params)) {
+        /* as UCX's tcp: this interface must have the best route to the
+         * peer's address */
+        memset(&peer_addr, 0, sizeof(peer_addr));
+        peer_addr.ss_family = dev_addr->sa_family;
+        memcpy((void*)ucs_sockaddr_get_inet_addr((struct sockaddr*)&peer_addr),
+               dev_addr + 1,
+               uct_tcp_zc_device_addr_payload_length(0, dev_addr->sa_family));
+        if (!uct_tcp_zc_iface_route_is_best(iface->if_name,
+                                            (struct sockaddr*)&peer_addr)) {
+            return uct_tcp_zc_iface_unreachable(params, "no best route to "
+                                                        "the peer address");
         }
     }
 

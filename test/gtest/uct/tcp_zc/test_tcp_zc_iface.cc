@@ -9,6 +9,7 @@
 extern "C" {
 #include <uct/tcp_zc/tcp_zc.h>
 #include <ucs/sys/sock.h>
+#include <ucs/sys/uid.h>
 }
 
 #include <algorithm>
@@ -143,8 +144,10 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
     ASSERT_UCS_OK(open_iface("lo"));
     query(&attr);
 
-    EXPECT_EQ(sizeof(uct_tcp_zc_device_addr_t) + sizeof(uint64_t),
-              attr.device_addr_len);
+    /* loopback: the host and the network namespace */
+    EXPECT_EQ(sizeof(uct_tcp_zc_device_addr_t) +
+              sizeof(uct_tcp_zc_device_addr_lo_t), attr.device_addr_len);
+    EXPECT_EQ(18u, attr.device_addr_len);
     EXPECT_EQ(sizeof(uint16_t), attr.iface_addr_len);
     EXPECT_EQ(0u, attr.ep_addr_len);
     EXPECT_GT(attr.latency.c, 0);
@@ -198,19 +201,55 @@ UCS_TEST_F(test_tcp_zc_iface, listener_lo)
 
 UCS_TEST_F(test_tcp_zc_iface, reachable_lo)
 {
-    std::vector<char> dev_addr;
+    std::vector<char> dev_addr, other;
     const uct_tcp_zc_device_addr_t *hdr;
+    uct_tcp_zc_device_addr_lo_t lo;
 
     ASSERT_UCS_OK(open_iface("lo"));
     dev_addr = device_address();
     hdr      = (const uct_tcp_zc_device_addr_t*)&dev_addr[0];
     EXPECT_EQ(UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK, hdr->flags);
     EXPECT_EQ(AF_INET, hdr->sa_family);
+    memcpy(&lo, hdr + 1, sizeof(lo));
+    EXPECT_EQ(ucs_get_system_id(), lo.sys_id);
+    EXPECT_EQ(ucs_sys_get_ns(UCS_SYS_NS_TYPE_NET), lo.net_ns);
     EXPECT_TRUE(is_reachable(dev_addr));
 
     /* loopback of another network namespace is not reachable */
-    dev_addr[sizeof(*hdr)] ^= 0xff;
+    other        = dev_addr;
+    lo.net_ns   ^= 0xff;
+    memcpy(&other[sizeof(*hdr)], &lo, sizeof(lo));
+    EXPECT_FALSE(is_reachable(other));
+}
+
+/* Two hosts which both run in their initial network namespace have the same
+ * namespace id: loopback of another host is not reachable */
+UCS_TEST_F(test_tcp_zc_iface, reachable_lo_other_host)
+{
+    std::vector<char> dev_addr;
+    uct_tcp_zc_device_addr_lo_t lo;
+
+    ASSERT_UCS_OK(open_iface("lo"));
+    dev_addr = device_address();
+    memcpy(&lo, &dev_addr[sizeof(uct_tcp_zc_device_addr_t)], sizeof(lo));
+    lo.sys_id ^= 1;
+    memcpy(&dev_addr[sizeof(uct_tcp_zc_device_addr_t)], &lo, sizeof(lo));
     EXPECT_FALSE(is_reachable(dev_addr));
+
+#if UCT_TCP_ZC_API_V2
+    /* and the reason says so (UCX 1.13 has no v2 call) */
+    char reason[64] = {};
+    uct_iface_is_reachable_params_t params;
+
+    params.field_mask         = UCT_IFACE_IS_REACHABLE_FIELD_DEVICE_ADDR |
+                                UCT_IFACE_IS_REACHABLE_FIELD_INFO_STRING |
+                                UCT_IFACE_IS_REACHABLE_FIELD_INFO_STRING_LENGTH;
+    params.device_addr        = (const uct_device_addr_t*)&dev_addr[0];
+    params.info_string        = reason;
+    params.info_string_length = sizeof(reason);
+    EXPECT_EQ(0, uct_iface_is_reachable_v2(m_iface, &params));
+    EXPECT_EQ(std::string("other host"), reason);
+#endif
 }
 
 UCS_TEST_F(test_tcp_zc_iface, close_releases_port)
@@ -271,6 +310,42 @@ UCS_TEST_F(test_tcp_zc_iface, query_veth)
 
     check_listener(ip, AF_INET);
 }
+
+
+/* Route check of a network address, where UCX's tcp makes one: UCX master
+ * asks for the best route (ucs_netlink_is_best_route); UCX 1.13's tcp makes
+ * none, and neither does tcp_zc on 1.13 (connect fails instead) */
+UCS_TEST_F(test_tcp_zc_iface, reachable_route_veth)
+{
+    std::vector<char> dev_addr;
+    struct in6_addr in6;
+    config_map_t md_config;
+
+    skip_no_veth();
+    uct_md_close(m_md);
+    m_md                 = NULL;
+    md_config["AF_PRIO"] = "inet6";
+    ASSERT_UCS_OK(open_md(md_config));
+    ASSERT_UCS_OK(open_iface(test_veth_devices()[0]));
+    ASSERT_EQ(AF_INET6, iface()->if_addr.ss_family);
+
+    /* the veth subnet (2001:db8:5133::/64) has its route on this device */
+    dev_addr = device_address();
+    ASSERT_EQ(1, inet_pton(AF_INET6, "2001:db8:5133::3", &in6));
+    memcpy(&dev_addr[sizeof(uct_tcp_zc_device_addr_t)], &in6, sizeof(in6));
+    EXPECT_TRUE(is_reachable(dev_addr));
+
+    /* no route to an address outside it (the test namespace has no default
+     * route; nothing is sent) */
+    ASSERT_EQ(1, inet_pton(AF_INET6, "2001:db8:ffff::1", &in6));
+    memcpy(&dev_addr[sizeof(uct_tcp_zc_device_addr_t)], &in6, sizeof(in6));
+#if UCT_TCP_ZC_API_V2
+    EXPECT_FALSE(is_reachable(dev_addr));
+#else
+    EXPECT_TRUE(is_reachable(dev_addr));
+#endif
+}
+
 
 
 class test_tcp_zc_iface_config : public test_tcp_zc_iface {
