@@ -888,7 +888,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
 
     status = uct_tcp_zc_iface_set_address(self, md);
     if (status != UCS_OK) {
-        return status;
+        goto err_stats_free;
     }
 
     /* headers + am_short header + payload */
@@ -897,7 +897,8 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
                               self->config.seg_size, "tcp_zc tx buffer");
     if (self->tx_buf == NULL) {
         ucs_error("failed to allocate tcp_zc send buffer");
-        return UCS_ERR_NO_MEMORY;
+        status = UCS_ERR_NO_MEMORY;
+        goto err_stats_free;
     }
 
     status = ucs_event_set_create(&self->event_set);
@@ -950,6 +951,7 @@ err_event_set_cleanup:
     ucs_event_set_cleanup(self->event_set);
 err_free_tx_buf:
     ucs_free(self->tx_buf);
+err_stats_free:
     UCS_STATS_NODE_FREE(self->zc.stats);
     return status;
 }

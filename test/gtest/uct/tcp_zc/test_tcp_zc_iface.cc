@@ -8,6 +8,7 @@
 
 extern "C" {
 #include <uct/tcp_zc/tcp_zc.h>
+#include <ucs/stats/stats.h>
 #include <ucs/sys/sock.h>
 #include <ucs/sys/uid.h>
 }
@@ -346,6 +347,59 @@ UCS_TEST_F(test_tcp_zc_iface, reachable_route_veth)
 #endif
 }
 
+/* The stats node of the iface is released when the iface open fails after it
+ * was made */
+UCS_TEST_F(test_tcp_zc_iface, open_failure_releases_stats)
+{
+#ifdef ENABLE_STATS
+    uct_iface_config_t *iface_config;
+    uct_iface_params_t params;
+    ucs_status_t status;
+    uct_iface_h iface;
+    size_t i;
+
+    ucs_stats_cleanup();
+    push_config();
+    modify_config("STATS_DEST", "file:/dev/null");
+    modify_config("STATS_TRIGGER", "");
+    ucs_stats_init();
+    ASSERT_TRUE(ucs_stats_is_active());
+
+    ASSERT_UCS_OK(uct_md_iface_config_read(m_md, "tcp_zc", NULL, NULL,
+                                           &iface_config));
+    params.field_mask           = UCT_IFACE_PARAM_FIELD_OPEN_MODE |
+                                  UCT_IFACE_PARAM_FIELD_DEVICE |
+                                  UCT_IFACE_PARAM_FIELD_STATS_ROOT;
+    params.open_mode            = UCT_IFACE_OPEN_MODE_DEVICE;
+    params.mode.device.tl_name  = "tcp_zc";
+    params.mode.device.dev_name = "tcpzc_none0";
+    params.stats_root           = ucs_stats_get_root();
+    {
+        /* the device has no address: fails after the stats node is made */
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        scoped_log_handler wrap_warn(wrap_warns_logger);
+        status = uct_iface_open(m_md, m_worker, &params, iface_config,
+                                &iface);
+    }
+    uct_config_release(iface_config);
+    EXPECT_EQ(UCS_ERR_NO_DEVICE, status);
+
+    /* a leaked node stays a child of the iface's node, which warns when it
+     * is released */
+    for (i = 0; i < m_warnings.size(); ++i) {
+        EXPECT_EQ(std::string::npos,
+                  m_warnings[i].find("still has active children"))
+                << m_warnings[i];
+    }
+
+    ucs_stats_cleanup();
+    pop_config();
+    ucs_stats_init();
+#else
+    UCS_TEST_SKIP_R("statistics are compiled out (configure --enable-stats): "
+                    "UCS_STATS_NODE_ALLOC makes no node to release");
+#endif
+}
 
 
 class test_tcp_zc_iface_config : public test_tcp_zc_iface {
