@@ -166,6 +166,10 @@ typedef struct uct_tcp_zc_iface_config {
     unsigned                       max_rma_outstanding;
     ucs_ternary_auto_value_t       devmem;
     int                            devmem_setup;
+    ucs_time_t                     keepidle;
+    unsigned long                  keepcnt;
+    ucs_time_t                     keepintvl;
+    ucs_time_t                     user_timeout;
 } uct_tcp_zc_iface_config_t;
 
 
@@ -336,6 +340,15 @@ struct uct_tcp_zc_iface {
         int                            nodelay;
         int                            delay_ack;
         unsigned                       max_rma_outstanding;
+        /* socket options of every connection; 0 (user_timeout: -1): the
+         * system default */
+        struct {
+            int                        enable; /* SO_KEEPALIVE */
+            int                        idle;   /* TCP_KEEPIDLE, seconds */
+            int                        cnt;    /* TCP_KEEPCNT */
+            int                        intvl;  /* TCP_KEEPINTVL, seconds */
+        } keepalive;
+        int                            user_timeout; /* TCP_USER_TIMEOUT, ms */
     } config;
     struct {
         uct_tcp_zc_engine_t      engine;  /* NONE: zero-copy is off */
@@ -423,6 +436,8 @@ uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
                                const uct_iface_addr_t *iface_addr,
                                struct sockaddr_storage *addr);
 void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn);
+ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
+                                           int fd);
 
 /* devmem of an iface (tcp_zc_devmem.c) */
 ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,

@@ -158,17 +158,49 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      ucs_offsetof(uct_tcp_zc_iface_config_t, uring_entries),
      UCS_CONFIG_TYPE_UINT},
 
+    {"KEEPIDLE", "10s",
+     "How long a connection stays idle before TCP sends keepalive probes\n"
+     "(TCP_KEEPIDLE, whole seconds, 1s .. 32767s). With KEEPINTVL and\n"
+     "KEEPCNT it bounds how long a connection to a host which died goes\n"
+     "unnoticed when nothing is sent. inf: no keepalive; auto: the system\n"
+     "default (net.ipv4.tcp_keepalive_time).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, keepidle),
+     UCS_CONFIG_TYPE_TIME_UNITS},
+
+    {"KEEPCNT", "auto",
+     "Unanswered keepalive probes after which TCP drops the connection\n"
+     "(TCP_KEEPCNT, 1 .. 127). inf: no keepalive; auto: the system default\n"
+     "(net.ipv4.tcp_keepalive_probes).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, keepcnt),
+     UCS_CONFIG_TYPE_ULUNITS},
+
+    {"KEEPINTVL", "2s",
+     "Time between keepalive probes (TCP_KEEPINTVL, whole seconds,\n"
+     "1s .. 32767s). inf: no keepalive; auto: the system default\n"
+     "(net.ipv4.tcp_keepalive_intvl).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, keepintvl),
+     UCS_CONFIG_TYPE_TIME_UNITS},
+
+    {"USER_TIMEOUT", "auto",
+     "Longest time which sent data may stay unacknowledged, and keepalive\n"
+     "probes unanswered, before TCP drops the connection (TCP_USER_TIMEOUT,\n"
+     "1ms .. 2147483647ms): detects a host which died while data is in\n"
+     "flight, which keepalive does not probe. auto: the system default\n"
+     "(retransmissions for about 15 minutes, net.ipv4.tcp_retries2).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, user_timeout),
+     UCS_CONFIG_TYPE_TIME_UNITS},
+
     {NULL}
 };
 
 
-/* Length of the IP address (or namespace id) which follows a device address
- * header */
+/* Length of the IP address (or host and namespace) which follows a device
+ * address header */
 static size_t uct_tcp_zc_device_addr_payload_length(uint8_t flags,
                                                     sa_family_t sa_family)
 {
     if (flags & UCT_TCP_ZC_DEVICE_ADDR_FLAG_LOOPBACK) {
-        return sizeof(uint64_t);
+        return sizeof(uct_tcp_zc_device_addr_lo_t);
     }
 
     return (sa_family == AF_INET6) ? sizeof(struct in6_addr) :
@@ -419,6 +451,161 @@ void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn)
     ucs_free(conn);
 }
 
+/* A configured time in whole milliseconds (rounded: the conversion from the
+ * time units of the configuration is not exact) */
+static uint64_t uct_tcp_zc_iface_time_msec(ucs_time_t value)
+{
+    return (uint64_t)(ucs_time_to_msec(value) + 0.5);
+}
+
+/* A keepalive time in whole seconds within the kernel's range: 0 for auto
+ * (the system default), -1 for inf (no keepalive); fails for other values */
+static ucs_status_t
+uct_tcp_zc_iface_keepalive_time(const char *name, ucs_time_t value, int *sec_p)
+{
+    uint64_t sec;
+
+    if (value == UCS_TIME_AUTO) {
+        *sec_p = 0;
+        return UCS_OK;
+    } else if (value == UCS_TIME_INFINITY) {
+        *sec_p = -1;
+        return UCS_OK;
+    }
+
+    sec = uct_tcp_zc_iface_time_msec(value) / 1000;
+    if ((sec < 1) || (sec > UCT_TCP_ZC_KEEPALIVE_TIME_MAX)) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "%s %.3fs is out of "
+                  "range: 1s .. %ds, inf (no keepalive) or auto (the system "
+                  "default)", name, ucs_time_to_sec(value),
+                  UCT_TCP_ZC_KEEPALIVE_TIME_MAX);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    *sec_p = (int)sec;
+    return UCS_OK;
+}
+
+/* Check the keepalive and user timeout settings, and keep them as the socket
+ * options take them */
+static ucs_status_t
+uct_tcp_zc_iface_sockopts_init(uct_tcp_zc_iface_t *iface,
+                               const uct_tcp_zc_iface_config_t *config)
+{
+    uint64_t timeout_ms;
+    ucs_status_t status;
+
+    status = uct_tcp_zc_iface_keepalive_time("KEEPIDLE", config->keepidle,
+                                             &iface->config.keepalive.idle);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    status = uct_tcp_zc_iface_keepalive_time("KEEPINTVL", config->keepintvl,
+                                             &iface->config.keepalive.intvl);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    if (config->keepcnt == UCS_ULUNITS_AUTO) {
+        iface->config.keepalive.cnt = 0;
+    } else if (config->keepcnt == UCS_ULUNITS_INF) {
+        iface->config.keepalive.cnt = -1;
+    } else if ((config->keepcnt == 0) ||
+               (config->keepcnt > UCT_TCP_ZC_KEEPALIVE_CNT_MAX)) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "KEEPCNT %lu is out "
+                  "of range: 1 .. %d, inf (no keepalive) or auto (the system "
+                  "default)", config->keepcnt, UCT_TCP_ZC_KEEPALIVE_CNT_MAX);
+        return UCS_ERR_INVALID_PARAM;
+    } else {
+        iface->config.keepalive.cnt = config->keepcnt;
+    }
+
+    /* as UCX's tcp: inf in any of them turns keepalive off */
+    iface->config.keepalive.enable = (iface->config.keepalive.idle >= 0) &&
+                                     (iface->config.keepalive.intvl >= 0) &&
+                                     (iface->config.keepalive.cnt >= 0);
+
+    iface->config.user_timeout = -1;
+    if (config->user_timeout == UCS_TIME_AUTO) {
+        return UCS_OK;
+    } else if (config->user_timeout == UCS_TIME_INFINITY) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "USER_TIMEOUT inf "
+                  "is out of range: 1ms .. %dms, or auto (the system "
+                  "default)", INT_MAX);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    timeout_ms = uct_tcp_zc_iface_time_msec(config->user_timeout);
+    if ((timeout_ms < 1) || (timeout_ms > INT_MAX)) {
+        ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "USER_TIMEOUT "
+                  "%.3fms is out of range: 1ms .. %dms, or auto (the system "
+                  "default)", ucs_time_to_msec(config->user_timeout), INT_MAX);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+#ifdef TCP_USER_TIMEOUT
+    iface->config.user_timeout = (int)timeout_ms;
+    return UCS_OK;
+#else
+    ucs_error("tcp_zc: UCX_" UCT_TCP_ZC_CONFIG_PREFIX "USER_TIMEOUT is set, "
+              "but this system has no TCP_USER_TIMEOUT");
+    return UCS_ERR_UNSUPPORTED;
+#endif
+}
+
+/* Keepalive and user timeout of a connection socket, connecting or accepted */
+ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
+                                           int fd)
+{
+    const int on = 1;
+    ucs_status_t status;
+
+    if (iface->config.keepalive.enable) {
+        if (iface->config.keepalive.idle > 0) {
+            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+                                       &iface->config.keepalive.idle,
+                                       sizeof(int));
+            if (status != UCS_OK) {
+                return status;
+            }
+        }
+
+        if (iface->config.keepalive.intvl > 0) {
+            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+                                       &iface->config.keepalive.intvl,
+                                       sizeof(int));
+            if (status != UCS_OK) {
+                return status;
+            }
+        }
+
+        if (iface->config.keepalive.cnt > 0) {
+            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
+                                       &iface->config.keepalive.cnt,
+                                       sizeof(int));
+            if (status != UCS_OK) {
+                return status;
+            }
+        }
+
+        status = ucs_socket_setopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on,
+                                   sizeof(on));
+        if (status != UCS_OK) {
+            return status;
+        }
+    }
+
+#ifdef TCP_USER_TIMEOUT
+    if (iface->config.user_timeout >= 0) {
+        return ucs_socket_setopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+                                 &iface->config.user_timeout, sizeof(int));
+    }
+#endif
+
+    return UCS_OK;
+}
+
 /* Accept connections, from the async thread: a peer can connect while this
  * process is not progressing, and the listener stays out of the event set
  * so that only data wakes up the user */
@@ -453,8 +640,11 @@ static void uct_tcp_zc_iface_accept(int id, ucs_event_set_types_t events,
         }
 
         conn->peer_addr = peer_addr;
-        status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
-                                      UCT_TCP_ZC_CONN_CONNECTED);
+        status = uct_tcp_zc_iface_set_sockopts(iface, fd);
+        if (status == UCS_OK) {
+            status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
+                                          UCT_TCP_ZC_CONN_CONNECTED);
+        }
         if (status != UCS_OK) {
             close(fd);
             ucs_free(conn);
@@ -871,6 +1061,11 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     memset(self->zc.counters, 0, sizeof(self->zc.counters));
     ucs_list_head_init(&self->ep_list);
     ucs_list_head_init(&self->accepted_list);
+
+    status = uct_tcp_zc_iface_sockopts_init(self, config);
+    if (status != UCS_OK) {
+        return status;
+    }
 
     if ((config->zcopy == UCS_TRY) ||
         (config->tx_engine == UCT_TCP_ZC_ENGINE_NONE)) {

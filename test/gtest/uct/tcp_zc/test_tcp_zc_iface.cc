@@ -5,6 +5,7 @@
  */
 
 #include "test_tcp_zc.h"
+#include "test_tcp_zc_xfer.h"
 
 extern "C" {
 #include <uct/tcp_zc/tcp_zc.h>
@@ -18,6 +19,7 @@ extern "C" {
 #include <arpa/inet.h>
 #include <fstream>
 #include <net/if.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -547,4 +549,223 @@ UCS_TEST_F(test_tcp_zc_iface_config, ipv6_veth)
                           ip, sizeof(ip)) != NULL);
     EXPECT_EQ(0, strncmp(ip, "2001:db8:", 9)) << ip;
     check_listener(ip, AF_INET6);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_config, invalid_sockopts)
+{
+    const std::vector<config_map_t> configs = {
+        {{"KEEPIDLE", "0"}},
+        {{"KEEPIDLE", "500ms"}},
+        {{"KEEPIDLE", "32768s"}},
+        {{"KEEPINTVL", "0s"}},
+        {{"KEEPINTVL", "40000s"}},
+        {{"KEEPCNT", "0"}},
+        {{"KEEPCNT", "128"}},
+        {{"USER_TIMEOUT", "0"}},
+        {{"USER_TIMEOUT", "100us"}},
+        {{"USER_TIMEOUT", "inf"}},
+        {{"USER_TIMEOUT", "2592000s"}}
+    };
+
+    for (const auto &config : configs) {
+        const std::string var = "UCX_TCP_ZC_" + config.begin()->first;
+        ucs_status_t status;
+
+        m_errors.clear();
+        {
+            scoped_log_handler wrap_err(wrap_errors_logger);
+            status = open_iface("lo", config);
+        }
+        EXPECT_EQ(UCS_ERR_INVALID_PARAM, status)
+                << var << "=" << config.begin()->second;
+        EXPECT_TRUE(m_iface == NULL);
+        close_iface();
+
+        /* one error which names the variable */
+        ASSERT_EQ(1u, m_errors.size()) << var;
+        EXPECT_NE(std::string::npos, m_errors[0].find(var)) << m_errors[0];
+        EXPECT_NE(std::string::npos, m_errors[0].find("range")) << m_errors[0];
+    }
+
+    /* the extremes are taken */
+    ASSERT_UCS_OK(open_iface("lo", {{"KEEPIDLE", "32767s"},
+                                    {"KEEPINTVL", "1s"},
+                                    {"KEEPCNT", "127"},
+                                    {"USER_TIMEOUT", "1ms"}}));
+    EXPECT_EQ(32767, iface()->config.keepalive.idle);
+    EXPECT_EQ(1, iface()->config.keepalive.intvl);
+    EXPECT_EQ(127, iface()->config.keepalive.cnt);
+    EXPECT_EQ(1, iface()->config.user_timeout);
+}
+
+
+/**
+ * Keepalive and user timeout socket options of real connections: the
+ * connecting socket of an endpoint and the socket which the peer accepted.
+ */
+class test_tcp_zc_iface_sockopt : public test_tcp_zc_xfer {
+protected:
+    struct sockopts_t {
+        int keepalive, idle, intvl, cnt, user_timeout;
+    };
+
+    static sockopts_t get_sockopts(int fd)
+    {
+        sockopts_t opts = {-1, -1, -1, -1, -1};
+        socklen_t len   = sizeof(int);
+
+        EXPECT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &opts.keepalive,
+                                &len));
+        EXPECT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &opts.idle,
+                                &len));
+        EXPECT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &opts.intvl,
+                                &len));
+        EXPECT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &opts.cnt,
+                                &len));
+        EXPECT_EQ(0, getsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+                                &opts.user_timeout, &len));
+        return opts;
+    }
+
+    static int sysctl_value(const std::string &name)
+    {
+        std::ifstream f(("/proc/sys/net/ipv4/" + name).c_str());
+        int value = -1;
+
+        f >> value;
+        return value;
+    }
+
+    enum {
+        CONNECTING, /* the socket of the endpoint */
+        ACCEPTED    /* the socket which the peer accepted */
+    };
+
+    static const char *side_name(int side)
+    {
+        return (side == CONNECTING) ? "connecting socket" : "accepted socket";
+    }
+
+    /* a connection from the sender to the receiver: the options of its
+     * connecting and its accepted socket */
+    void connect_and_get(sockopts_t sockopts[2])
+    {
+        uct_tcp_zc_iface_t *receiver = ucs_derived_of(m_receiver.iface,
+                                                      uct_tcp_zc_iface_t);
+        uct_tcp_zc_conn_t *conn;
+        unsigned long n_accepted;
+        uct_ep_h ep;
+        char data = 'k';
+        int fd;
+
+        ep = create_ep(m_receiver);
+        ASSERT_EQ(1, am_bcopy(ep, &data, 1));
+        ASSERT_TRUE(wait_for([&]() { return m_am_count == 1; }));
+
+        sockopts[CONNECTING] = get_sockopts(
+                ucs_derived_of(ep, uct_tcp_zc_ep_t)->conn.fd);
+
+        /* the message arrived: the receiver accepted the connection */
+        UCS_ASYNC_BLOCK(m_async);
+        n_accepted = ucs_list_length(&receiver->accepted_list);
+        conn       = ucs_list_head(&receiver->accepted_list,
+                                   uct_tcp_zc_conn_t, list);
+        fd         = (n_accepted == 1) ? conn->fd : -1;
+        UCS_ASYNC_UNBLOCK(m_async);
+
+        ASSERT_EQ(1u, n_accepted);
+        sockopts[ACCEPTED] = get_sockopts(fd);
+    }
+
+    /* keepalive on, as UCX's tcp: 10s idle, probes every 2s, the system's
+     * probe count; the system's user timeout */
+    void check_defaults(int side)
+    {
+        sockopts_t sockopts[2];
+
+        connect_and_get(sockopts);
+        EXPECT_NE(0, sockopts[side].keepalive) << side_name(side);
+        EXPECT_EQ(10, sockopts[side].idle) << side_name(side);
+        EXPECT_EQ(2, sockopts[side].intvl) << side_name(side);
+        EXPECT_EQ(sysctl_value("tcp_keepalive_probes"), sockopts[side].cnt)
+                << side_name(side);
+        EXPECT_EQ(0, sockopts[side].user_timeout) << side_name(side);
+    }
+
+    /* what test_tcp_zc_iface_sockopt_set configures */
+    void check_set(int side)
+    {
+        sockopts_t sockopts[2];
+
+        connect_and_get(sockopts);
+        EXPECT_NE(0, sockopts[side].keepalive) << side_name(side);
+        EXPECT_EQ(7, sockopts[side].idle) << side_name(side);
+        EXPECT_EQ(3, sockopts[side].intvl) << side_name(side);
+        EXPECT_EQ(4, sockopts[side].cnt) << side_name(side);
+        EXPECT_EQ(5500, sockopts[side].user_timeout) << side_name(side);
+    }
+};
+
+
+class test_tcp_zc_iface_sockopt_set : public test_tcp_zc_iface_sockopt {
+protected:
+    virtual config_map_t peer_config() const
+    {
+        config_map_t config = test_tcp_zc_iface_sockopt::peer_config();
+
+        config["KEEPIDLE"]     = "7s";
+        config["KEEPINTVL"]    = "3s";
+        config["KEEPCNT"]      = "4";
+        config["USER_TIMEOUT"] = "5500ms";
+        return config;
+    }
+};
+
+
+UCS_TEST_F(test_tcp_zc_iface_sockopt_set, accepted)
+{
+    check_set(ACCEPTED);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_sockopt_set, connecting)
+{
+    check_set(CONNECTING);
+}
+
+
+UCS_TEST_F(test_tcp_zc_iface_sockopt, defaults_accepted)
+{
+    check_defaults(ACCEPTED);
+}
+
+UCS_TEST_F(test_tcp_zc_iface_sockopt, defaults_connecting)
+{
+    check_defaults(CONNECTING);
+}
+
+
+class test_tcp_zc_iface_sockopt_off : public test_tcp_zc_iface_sockopt {
+protected:
+    virtual config_map_t peer_config() const
+    {
+        config_map_t config = test_tcp_zc_iface_sockopt::peer_config();
+
+        config["KEEPCNT"] = "inf";
+        return config;
+    }
+};
+
+
+UCS_TEST_F(test_tcp_zc_iface_sockopt_off, connections)
+{
+    sockopts_t sockopts[2];
+
+    connect_and_get(sockopts);
+    for (int side = CONNECTING; side <= ACCEPTED; ++side) {
+        /* inf: no keepalive, the system's values stay */
+        EXPECT_EQ(0, sockopts[side].keepalive) << side_name(side);
+        EXPECT_EQ(sysctl_value("tcp_keepalive_time"), sockopts[side].idle)
+                << side_name(side);
+        EXPECT_EQ(0, sockopts[side].user_timeout) << side_name(side);
+    }
 }
