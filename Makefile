@@ -19,6 +19,10 @@
 #                  with ASan and UBSan; clang is installed if missing) for
 #                  FUZZ_TIME seconds (default 60); prints executions, coverage
 #                  and crashes per target, fails on a crash
+#   make release-build
+#                  build, then compile UCX's libraries and tcp_zc in UCX's
+#                  release configuration (contrib/configure-release) with gcc
+#                  and clang, warnings as errors
 #
 #   UCX_SRC=<dir>  use that UCX source tree instead of UCX 1.13.1, e.g. the
 #                  master snapshot extracted under build/
@@ -27,7 +31,8 @@
 SCRIPTS  = contrib/tcp_zc
 UCX_SRC ?=
 
-.PHONY: all build deps test test-vm demo bench bench-engines clean
+.PHONY: all build deps test test-vm demo bench bench-engines clean \
+        release-build
 
 all: build
 
@@ -64,6 +69,11 @@ bench-engines: deps
 fuzz: deps
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/fuzz.sh "$$treedir"
+
+release-build: deps
+	@$(SCRIPTS)/deps.sh clang
+	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
+	$(SCRIPTS)/release-build.sh "$$treedir"
 
 clean:
 	rm -rf build/*/obj build/*/install
