@@ -75,11 +75,23 @@ typedef struct UCS_S_PACKED uct_tcp_zc_iface_addr {
 
 /**
  * Memory handle of a registered host memory region.
+ *
+ * Remote accesses take a reference (refcount) for the lifetime of a request
+ * and hold an access (state) around each socket call which reads or writes
+ * the region; deregistration marks the handle dead and waits only for held
+ * accesses. The struct is freed by the last of deregistration and the
+ * accesses' references.
  */
 typedef struct uct_tcp_zc_memh {
-    void     *address;
-    size_t   length;
-    uint64_t key;     /* identifies the registration to remote peers */
+    void              *address;
+    size_t            length;
+    uint64_t          key;      /* identifies the registration to remote
+                                   peers: random, nonzero */
+    /* both accessed with atomic builtins only */
+    uint32_t          refcount; /* 1 for the registration + 1 per access
+                                   reference (uct_tcp_zc_md_access_get) */
+    uint32_t          state;    /* dead flag | number of accesses held
+                                   (uct_tcp_zc_md_access_lock) */
 } uct_tcp_zc_memh_t;
 
 
@@ -119,8 +131,9 @@ typedef struct uct_tcp_zc_md {
         sa_family_t     af_prio_list[UCT_TCP_ZC_AF_PRIO_MAX];
         unsigned        af_prio_count;
     } config;
-    uint64_t            next_key;  /* key of the next registration */
-    /* registrations by key, to check remote accesses */
+    /* registrations by key, to check remote accesses; memhs_lock guards
+     * the hash (lookups by progress threads, changes by registering ones) */
+    pthread_rwlock_t    memhs_lock;
     khash_t(uct_tcp_zc_memh) memhs;
 } uct_tcp_zc_md_t;
 
@@ -385,10 +398,18 @@ struct uct_tcp_zc_iface {
 extern uct_component_t uct_tcp_zc_component;
 
 
-/* md */
+/* md: remote accesses to registered memory (see tcp_zc_md.c) */
 ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
                                         uint64_t address, uint64_t length,
                                         void **ptr_p);
+ucs_status_t uct_tcp_zc_md_access_get(uct_tcp_zc_md_t *md, uint64_t key,
+                                      uint64_t address, uint64_t length,
+                                      void **ptr_p,
+                                      uct_tcp_zc_memh_t **memh_p);
+int uct_tcp_zc_md_access_lock(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
+void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md,
+                                 uct_tcp_zc_memh_t *memh);
+void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
 
 /* connections */
 ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,

@@ -12,6 +12,13 @@
 
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
+#include <sched.h>
+#include <sys/random.h>
+
+
+/* memh->state: the handle was deregistered; the other bits count the
+ * accesses held between uct_tcp_zc_md_access_lock() and _unlock() */
+#define UCT_TCP_ZC_MEMH_DEAD     UCS_BIT(31)
 
 
 static ucs_config_field_t uct_tcp_zc_md_config_table[] = {
@@ -50,12 +57,65 @@ static ucs_status_t uct_tcp_zc_md_query(uct_md_h md, uct_tcp_zc_md_attr_t *attr)
     return UCS_OK;
 }
 
+static void uct_tcp_zc_md_read_lock(uct_tcp_zc_md_t *md)
+{
+    int UCS_V_UNUSED ret = pthread_rwlock_rdlock(&md->memhs_lock);
+
+    ucs_assertv(ret == 0, "pthread_rwlock_rdlock() failed: %d", ret);
+}
+
+static void uct_tcp_zc_md_write_lock(uct_tcp_zc_md_t *md)
+{
+    int UCS_V_UNUSED ret = pthread_rwlock_wrlock(&md->memhs_lock);
+
+    ucs_assertv(ret == 0, "pthread_rwlock_wrlock() failed: %d", ret);
+}
+
+static void uct_tcp_zc_md_unlock(uct_tcp_zc_md_t *md)
+{
+    int UCS_V_UNUSED ret = pthread_rwlock_unlock(&md->memhs_lock);
+
+    ucs_assertv(ret == 0, "pthread_rwlock_unlock() failed: %d", ret);
+}
+
+/* A key for a new registration: random, so that a peer cannot guess the keys
+ * of other registrations from its own, and nonzero */
+static ucs_status_t uct_tcp_zc_md_random_key(uint64_t *key_p)
+{
+    uint64_t key;
+    ssize_t ret;
+
+    do {
+        ret = getrandom(&key, sizeof(key), 0);
+        if (ret == sizeof(key)) {
+            if (key != 0) {
+                *key_p = key;
+                return UCS_OK;
+            }
+        } else if ((ret >= 0) || (errno != EINTR)) {
+            /* a read of at most 256 bytes is never short once the random
+             * pool is initialized */
+            ucs_error("tcp_zc: getrandom(%zu) returned %zd: %m", sizeof(key),
+                      ret);
+            return UCS_ERR_IO_ERROR;
+        }
+    } while (1);
+}
+
+static void uct_tcp_zc_memh_put(uct_tcp_zc_memh_t *memh)
+{
+    if (__atomic_sub_fetch(&memh->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+        ucs_free(memh);
+    }
+}
+
 static ucs_status_t
 uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
                       uct_tcp_zc_mem_reg_params_t params, uct_mem_h *memh_p)
 {
     uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
     uct_tcp_zc_memh_t *memh;
+    ucs_status_t status;
     khiter_t iter;
     int ret;
 
@@ -71,20 +131,38 @@ uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
         return UCS_ERR_NO_MEMORY;
     }
 
-    memh->address = address;
-    memh->length  = length;
-    memh->key     = md->next_key++;
+    memh->address  = address;
+    memh->length   = length;
+    memh->refcount = 1; /* the registration's; published by the lock */
+    memh->state    = 0;
 
-    iter = kh_put(uct_tcp_zc_memh, &md->memhs, memh->key, &ret);
+    /* a new key while the drawn one is in use (once in 2^64 / registrations
+     * drawn keys); the random read is not done under the lock */
+    do {
+        status = uct_tcp_zc_md_random_key(&memh->key);
+        if (status != UCS_OK) {
+            ucs_free(memh);
+            return status;
+        }
+
+        uct_tcp_zc_md_write_lock(md);
+        iter = kh_put(uct_tcp_zc_memh, &md->memhs, memh->key, &ret);
+        if (ret == UCS_KH_PUT_KEY_PRESENT) {
+            uct_tcp_zc_md_unlock(md);
+        }
+    } while (ret == UCS_KH_PUT_KEY_PRESENT);
+
     if (ret == UCS_KH_PUT_FAILED) {
+        uct_tcp_zc_md_unlock(md);
         ucs_error("failed to add tcp_zc memory handle to the registry");
         ucs_free(memh);
         return UCS_ERR_NO_MEMORY;
     }
 
-    ucs_assert(ret != UCS_KH_PUT_KEY_PRESENT);
     kh_value(&md->memhs, iter) = memh;
-    *memh_p                    = memh;
+    uct_tcp_zc_md_unlock(md);
+
+    *memh_p = memh;
     return UCS_OK;
 }
 
@@ -98,28 +176,143 @@ uct_tcp_zc_md_mem_dereg(uct_md_h tl_md, const uct_md_mem_dereg_params_t *params)
     UCT_MD_MEM_DEREG_CHECK_PARAMS(params, 0);
 
     memh = params->memh;
+
+    /* no new access finds the registration */
+    uct_tcp_zc_md_write_lock(md);
     iter = kh_get(uct_tcp_zc_memh, &md->memhs, memh->key);
     ucs_assert(iter != kh_end(&md->memhs));
     kh_del(uct_tcp_zc_memh, &md->memhs, iter);
-    ucs_free(memh);
+    uct_tcp_zc_md_unlock(md);
+
+    /* accesses which hold a reference fail to lock it from now on; wait for
+     * those which hold it now: each ends after one socket call, which does
+     * not block (the sockets are non-blocking). The caller of this function
+     * cannot hold one itself: nothing is called between lock and unlock */
+    if (__atomic_fetch_or(&memh->state, UCT_TCP_ZC_MEMH_DEAD,
+                          __ATOMIC_ACQ_REL) != 0) {
+        while (__atomic_load_n(&memh->state, __ATOMIC_ACQUIRE) !=
+               UCT_TCP_ZC_MEMH_DEAD) {
+            sched_yield();
+        }
+    }
+
+    uct_tcp_zc_memh_put(memh);
     return UCS_OK;
 }
 
-ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
-                                        uint64_t address, uint64_t length,
-                                        void **ptr_p)
+/* Whether [address, address + length) lies in the region; overflow-safe. An
+ * empty access may also start at the end of the region */
+static int uct_tcp_zc_memh_contains(const uct_tcp_zc_memh_t *memh,
+                                    uint64_t address, uint64_t length)
 {
-    const uct_tcp_zc_memh_t *memh;
+    uint64_t start = (uintptr_t)memh->address;
+
+    return (address >= start) && (length <= memh->length) &&
+           ((address - start) <= (memh->length - length));
+}
+
+/* Find the registration of a remote access and check the access against it;
+ * call with the registry locked */
+static uct_tcp_zc_memh_t *
+uct_tcp_zc_md_access_find(uct_tcp_zc_md_t *md, uint64_t key,
+                          uint64_t address, uint64_t length)
+{
+    uct_tcp_zc_memh_t *memh;
     khiter_t iter;
 
     iter = kh_get(uct_tcp_zc_memh, &md->memhs, key);
     if (iter == kh_end(&md->memhs)) {
-        return UCS_ERR_INVALID_ADDR;
+        return NULL;
     }
 
     memh = kh_value(&md->memhs, iter);
-    if ((address < (uintptr_t)memh->address) ||
-        ((address + length) > ((uintptr_t)memh->address + memh->length))) {
+    if (!uct_tcp_zc_memh_contains(memh, address, length)) {
+        return NULL;
+    }
+
+    return memh;
+}
+
+/**
+ * Check a remote access (of a PUT or GET request) against the registry: the
+ * key names a registration and [address, address + length) lies inside its
+ * region (a zero-length access too: it may start at the end of the region).
+ * On success, *ptr_p is the local address and *memh_p the registration, with
+ * a reference taken: the struct stays valid until uct_tcp_zc_md_access_put(),
+ * even if the region is deregistered meanwhile; the memory itself may be
+ * touched only between uct_tcp_zc_md_access_lock() and _unlock().
+ * Returns UCS_ERR_INVALID_ADDR if the access is not allowed.
+ */
+ucs_status_t uct_tcp_zc_md_access_get(uct_tcp_zc_md_t *md, uint64_t key,
+                                      uint64_t address, uint64_t length,
+                                      void **ptr_p, uct_tcp_zc_memh_t **memh_p)
+{
+    uct_tcp_zc_memh_t *memh;
+
+    uct_tcp_zc_md_read_lock(md);
+    memh = uct_tcp_zc_md_access_find(md, key, address, length);
+    if (memh == NULL) {
+        uct_tcp_zc_md_unlock(md);
+        return UCS_ERR_INVALID_ADDR;
+    }
+
+    /* the registration's reference is not dropped while the key is found */
+    __atomic_add_fetch(&memh->refcount, 1, __ATOMIC_RELAXED);
+    uct_tcp_zc_md_unlock(md);
+
+    *ptr_p  = (void*)(uintptr_t)address;
+    *memh_p = memh;
+    return UCS_OK;
+}
+
+/**
+ * Call right before each socket call which writes into or reads from the
+ * region of memh (a reference from uct_tcp_zc_md_access_get()). Returns 1 if
+ * the region is still registered: then it stays so until
+ * uct_tcp_zc_md_access_unlock(), which must follow the socket call at once
+ * (deregistration waits for it; nothing else may be called in between).
+ * Returns 0 if the region was deregistered: the memory must not be touched,
+ * and unlock is not called.
+ */
+int uct_tcp_zc_md_access_lock(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh)
+{
+    if (ucs_likely(!(__atomic_add_fetch(&memh->state, 1, __ATOMIC_ACQUIRE) &
+                     UCT_TCP_ZC_MEMH_DEAD))) {
+        return 1;
+    }
+
+    __atomic_sub_fetch(&memh->state, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh)
+{
+    ucs_assert((__atomic_load_n(&memh->state, __ATOMIC_RELAXED) &
+                ~UCT_TCP_ZC_MEMH_DEAD) != 0);
+    __atomic_sub_fetch(&memh->state, 1, __ATOMIC_RELEASE);
+}
+
+/* Drop the reference of uct_tcp_zc_md_access_get() */
+void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh)
+{
+    uct_tcp_zc_memh_put(memh);
+}
+
+/**
+ * The check of uct_tcp_zc_md_access_get() without a reference: the memory at
+ * *ptr_p may be deregistered at any time after this returns. Kept for the
+ * receive path until it uses the access functions.
+ */
+ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
+                                        uint64_t address, uint64_t length,
+                                        void **ptr_p)
+{
+    uct_tcp_zc_memh_t *memh;
+
+    uct_tcp_zc_md_read_lock(md);
+    memh = uct_tcp_zc_md_access_find(md, key, address, length);
+    uct_tcp_zc_md_unlock(md);
+    if (memh == NULL) {
         return UCS_ERR_INVALID_ADDR;
     }
 
@@ -180,6 +373,7 @@ static void uct_tcp_zc_md_close(uct_md_h tl_md)
     }
 
     kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
+    pthread_rwlock_destroy(&md->memhs_lock);
     ucs_free(md);
 }
 
@@ -224,9 +418,11 @@ uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
 {
     const uct_tcp_zc_md_config_t *md_config =
             ucs_derived_of(tl_md_config, uct_tcp_zc_md_config_t);
+    pthread_rwlockattr_t lock_attr;
     uct_tcp_zc_md_t *md;
     ucs_status_t status;
     unsigned i;
+    int ret;
 
     if ((md_config->af_prio.count == 0) ||
         (md_config->af_prio.count > UCT_TCP_ZC_AF_PRIO_MAX)) {
@@ -245,21 +441,35 @@ uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
     md->super.ops            = &uct_tcp_zc_md_ops;
     md->super.component      = &uct_tcp_zc_component;
     md->config.af_prio_count = md_config->af_prio.count;
-    md->next_key             = ucs_generate_uuid((uintptr_t)md);
-    kh_init_inplace(uct_tcp_zc_memh, &md->memhs);
 
     for (i = 0; i < md->config.af_prio_count; ++i) {
         status = uct_tcp_zc_md_parse_af(md_config->af_prio.af[i],
                                         &md->config.af_prio_list[i]);
         if (status != UCS_OK) {
-            kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
-            ucs_free(md);
-            return status;
+            goto err_free;
         }
     }
 
+    /* lookups by several progress threads do not hold back registration
+     * changes (no read lock is taken recursively) */
+    pthread_rwlockattr_init(&lock_attr);
+    pthread_rwlockattr_setkind_np(&lock_attr,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    ret = pthread_rwlock_init(&md->memhs_lock, &lock_attr);
+    pthread_rwlockattr_destroy(&lock_attr);
+    if (ret != 0) {
+        ucs_error("tcp_zc: pthread_rwlock_init() failed: %s", strerror(ret));
+        status = UCS_ERR_NO_RESOURCE;
+        goto err_free;
+    }
+
+    kh_init_inplace(uct_tcp_zc_memh, &md->memhs);
     *md_p = &md->super;
     return UCS_OK;
+
+err_free:
+    ucs_free(md);
+    return status;
 }
 
 uct_component_t uct_tcp_zc_component = {
