@@ -12,7 +12,7 @@
 # executions if set, and prints per target the executions, the coverage
 # (libFuzzer's cov: edges, ft: features) and the crashes; exits non-zero if a
 # target crashed or failed a check. A crash leaves its input in
-# <tree-build-dir>/fuzz/artifacts/<target>/; add it to
+# $FUZZ_DIR/artifacts/<target>/ (see below); add it to
 # test/fuzz/corpus/<target>/ once fixed, so every later run replays it.
 #
 # --test: the short run of "make test": FUZZ_TIME defaults to 15 s per
@@ -21,7 +21,9 @@
 # last line "fuzz: N passed, N failed, N skipped".
 #
 # FUZZ_TARGETS: the targets to run (default: all of test/fuzz/fuzz_*.c whose
-# sources are here); FUZZ_ARGS: more libFuzzer arguments.
+# sources are here); FUZZ_ARGS: more libFuzzer arguments; FUZZ_DIR: where
+# the binaries, the corpus which the runs grow, logs and crash inputs go
+# (default <tree-build-dir>/fuzz).
 #
 
 topdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,7 +45,7 @@ fi
 
 treedir=$(cd "$1" && pwd)
 objdir=$treedir/obj
-outdir=$treedir/fuzz
+outdir=${FUZZ_DIR:-$treedir/fuzz}
 if [ "$test_mode" = "y" ]
 then
     fuzz_time=${FUZZ_TIME:-15}

@@ -80,3 +80,64 @@ write("zcid", "foreign-ranges", bytes([2]) + struct.pack("<I", 0x7ffffff0) +
       bytes([0, 20, 5]) + struct.pack("<II", 0x80000000, 0x7ffffff0) +
       bytes([4]) + u16(-3) + u16(5) + bytes([4]) + u16(0) + u16(0) +
       bytes([7]) + u16(1024) + bytes([8, 3, 9]))
+
+
+# rx: byte 0: bit 0 accepted side (requests), bits 1-3 max_am index (0, 1,
+# 16, 24, 64, 1000, 8192, 65536), bits 4-6 all set: after a hello and the
+# request limit less 1 + bit 7 GET requests; bytes 1-4 seed of the piece
+# sizes; bytes 5-8 answers after each request (2 bits each); then the stream
+MAGIC = 0x317a6370637475
+AM, PUT, PUT_ACK, GET_REQ, GET_RESP, KEEPALIVE = 1, 2, 3, 4, 5, 6
+
+
+def rx_cfg(accepted, max_am_index, seed=0x12345678, answers=0xffffffff,
+           primed=None):
+    b0 = (1 if accepted else 0) | (max_am_index << 1)
+    if primed is not None:
+        b0 |= 0x70 | (primed << 7)
+    return bytes([b0]) + struct.pack("<II", seed, answers)
+
+
+def hello(family=2, port=4242, addr=bytes([127, 0, 0, 1]) + bytes(12)):
+    return struct.pack("<QBBHI16s", MAGIC, 1, family, port, 0, addr)
+
+
+def hdr(type, length=0, am_id=0, version=1, reserved=0):
+    return struct.pack("<BBBBI", type, am_id, version, reserved, length)
+
+
+def rma(type, address, length, key=0x1234, hdr_length=None):
+    if hdr_length is None:
+        hdr_length = length if type == PUT else 0
+    return hdr(type, hdr_length) + struct.pack("<QQQ", address, key, length)
+
+
+write("rx", "requests", rx_cfg(True, 6) + hello() +
+      hdr(AM, 16, am_id=0) + bytes(range(16)) + hdr(AM, 0, am_id=31) +
+      hdr(KEEPALIVE) + rma(PUT, 0x10000, 100) + bytes(100) +
+      rma(GET_REQ, 0x20000, 64) + rma(PUT, 0x30000, 0) +
+      hdr(AM, 3, am_id=5) + b"abc")
+write("rx", "requests-small-buffer", rx_cfg(True, 0, seed=7) +
+      hello(family=10, addr=bytes(15) + b"\1") + hdr(AM, 0) +
+      rma(GET_REQ, 0, 0) + rma(PUT, 0xfff0, 16) + bytes(16))
+write("rx", "answers", rx_cfg(False, 2, seed=99) + hdr(PUT_ACK) +
+      hdr(GET_RESP, 50) + bytes(range(50)) + hdr(GET_RESP, 0) + hdr(PUT_ACK) +
+      hdr(GET_RESP, 3) + b"xyz")
+# the attack of issue 14: an active message id beyond the table
+write("rx", "am-id-200", rx_cfg(True, 6) + hello() + hdr(AM, 16, am_id=200) +
+      bytes(16))
+write("rx", "request-limit", rx_cfg(True, 6, answers=0, primed=1) +
+      rma(GET_REQ, 0x1000, 8) + rma(PUT, 0x1000, 4) + b"data" +
+      rma(GET_REQ, 0x1000, 8))
+write("rx", "request-limit-answered", rx_cfg(True, 6, answers=0x55555555,
+      primed=0) + rma(GET_REQ, 0x1000, 8) + rma(GET_REQ, 0x1000, 8) +
+      hdr(KEEPALIVE))
+write("rx", "answer-on-request-side", rx_cfg(True, 6) + hello() +
+      hdr(PUT_ACK))
+write("rx", "request-on-answer-side", rx_cfg(False, 6) + hdr(AM, 4) +
+      b"abcd")
+write("rx", "hello-bad-magic", rx_cfg(True, 6) + b"X" + hello()[1:])
+write("rx", "put-length-mismatch", rx_cfg(True, 6) + hello() +
+      rma(PUT, 0x1000, 8, hdr_length=9) + bytes(9))
+write("rx", "rma-wraps", rx_cfg(True, 6) + hello() +
+      rma(GET_REQ, 0xfffffffffffffff0, 32))

@@ -1,0 +1,780 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#ifdef HAVE_CONFIG_H
+#  include "config.h"
+#endif
+
+#include <uct/tcp_zc/tcp_zc_rx.h>
+#include <uct/api/uct_def.h>
+
+#include <sanitizer/asan_interface.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+/*
+ * Fuzz target: the receive-side wire parser (tcp_zc_rx.h), over an arbitrary
+ * byte stream from the peer, on the accepted side (requests, after a hello)
+ * or the connecting side (answers).
+ *
+ * The stream is parsed twice: (A) from one buffer which holds all of it, and
+ * (B) as the socket code does: a receive buffer of a header, an RMA header
+ * and max_am bytes, filled in pieces of pseudo-random sizes, the data of a
+ * PUT or GET response read straight to its destination once the buffer is
+ * empty. Every call is checked against the parser's contract:
+ *  - consumed never exceeds the bytes given; "need more" consumes nothing
+ *    and changes nothing; any other event consumes bytes, except the last
+ *    (empty) data event of a message without data;
+ *  - an error consumes nothing, names the field, and the parser stays in
+ *    the error state whatever it is given;
+ *  - every item it accepts is valid by an independent decoding of its bytes:
+ *    direction, hello first and only first on the accepted side, am_id <
+ *    UCT_AM_ID_MAX, lengths within bounds, reserved fields zero, the data of
+ *    a message sum up to its length, no more requests without an answer than
+ *    the limit; and what it rejects is invalid by that decoding;
+ *  - both runs give the same items at the same stream offsets and end at the
+ *    same offset, with the same error if any: the result does not depend on
+ *    how the stream was split.
+ *
+ * Input: byte 0: bit 0 accepted side, bits 1-3 max_am (see fuzz_rx_max_am),
+ * bits 4-6 all set (accepted side): the stream follows a hello and the
+ * allowed number of GET requests less 1 + bit 7, not answered, so that the
+ * request limit is in reach; bytes 1-4: seed
+ * of the piece sizes; bytes 5-8: answers the socket code sends after each
+ * request (2 bits per request, in turn); then the stream.
+ */
+
+
+/* The harness is not instrumented for coverage: the parser is */
+#pragma clang attribute push(__attribute__((no_sanitize("coverage"))), \
+                             apply_to = function)
+
+
+#define FUZZ_RX_CFG_LEN    9
+#define FUZZ_RX_MAX_ITEMS  (1u << 14)
+#define FUZZ_RX_HDR_LEN    sizeof(uct_tcp_zc_hdr_t)
+#define FUZZ_RX_RMA_LEN    (FUZZ_RX_HDR_LEN + sizeof(uct_tcp_zc_rma_hdr_t))
+
+
+#define FUZZ_CHECK(_cond, ...) \
+    do { \
+        if (!(_cond)) { \
+            fprintf(stderr, "fuzz_rx: check failed: %s: ", #_cond); \
+            fprintf(stderr, __VA_ARGS__); \
+            fprintf(stderr, "\n"); \
+            abort(); \
+        } \
+    } while (0)
+
+
+static const size_t fuzz_rx_max_am[] = {0, 1, 16, 24, 64, 1000, 8192, 65536};
+
+
+/* One item of the stream as the parser reported it */
+typedef struct {
+    uct_tcp_zc_rx_event_t event;  /* DATA: all data of one message */
+    size_t                offset; /* in the stream */
+    size_t                length; /* bytes of the stream */
+    uct_tcp_zc_hdr_t      hdr;
+    uct_tcp_zc_rma_hdr_t  rma;
+    uct_tcp_zc_hello_t    hello;
+    const char            *error;
+} fuzz_rx_item_t;
+
+
+typedef struct {
+    /* configuration */
+    int                   is_request;
+    size_t                max_am;
+    const uint8_t         *stream;
+    size_t                stream_len;
+    const uint8_t         *answers; /* 4 bytes */
+
+    /* the parser, and what the contract says about its state */
+    uct_tcp_zc_rx_t       rx;
+    unsigned              messages;    /* items other than data */
+    unsigned              owed;        /* requests without an answer */
+    int                   in_data;     /* data of a message follow */
+    uint64_t              data_left;
+    int                   rejected;
+    const char            *error;
+    size_t                pos;         /* stream offset of the next item */
+
+    fuzz_rx_item_t        *items;
+    unsigned              count;
+    int                   primed;      /* rx holds the state of a preamble */
+} fuzz_rx_run_t;
+
+
+typedef enum {
+    FUZZ_RX_REF_NEED,
+    FUZZ_RX_REF_VALID,
+    FUZZ_RX_REF_INVALID
+} fuzz_rx_ref_t;
+
+
+static fuzz_rx_item_t fuzz_rx_items[2][FUZZ_RX_MAX_ITEMS];
+
+
+/*
+ * Independent decoding of the item at the start of buf: whether it is
+ * complete and valid (and its size), incomplete, or invalid already.
+ */
+static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
+                                 size_t length, size_t *size_p)
+{
+    uct_tcp_zc_hello_t hello;
+    uct_tcp_zc_rma_hdr_t rma;
+    uct_tcp_zc_hdr_t hdr;
+
+    if (run->is_request && (run->messages == 0)) {
+        if (length < sizeof(hello)) {
+            return FUZZ_RX_REF_NEED;
+        }
+
+        memcpy(&hello, buf, sizeof(hello));
+        *size_p = sizeof(hello);
+        return ((hello.magic == UCT_TCP_ZC_MAGIC) &&
+                (hello.version == UCT_TCP_ZC_VERSION) &&
+                ((hello.sa_family == AF_INET) ||
+                 (hello.sa_family == AF_INET6)) &&
+                (hello.reserved == 0)) ? FUZZ_RX_REF_VALID :
+                                         FUZZ_RX_REF_INVALID;
+    }
+
+    if (length < sizeof(hdr)) {
+        return FUZZ_RX_REF_NEED;
+    }
+
+    memcpy(&hdr, buf, sizeof(hdr));
+    if ((hdr.version != UCT_TCP_ZC_VERSION) || (hdr.reserved != 0)) {
+        return FUZZ_RX_REF_INVALID;
+    }
+
+    if (!run->is_request) {
+        *size_p = sizeof(hdr);
+        if (hdr.am_id != 0) {
+            return FUZZ_RX_REF_INVALID;
+        } else if (hdr.type == UCT_TCP_ZC_MSG_PUT_ACK) {
+            return (hdr.length == 0) ? FUZZ_RX_REF_VALID :
+                                       FUZZ_RX_REF_INVALID;
+        } else if (hdr.type == UCT_TCP_ZC_MSG_GET_RESP) {
+            return (hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH) ?
+                           FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
+        }
+
+        return FUZZ_RX_REF_INVALID;
+    }
+
+    switch (hdr.type) {
+    case UCT_TCP_ZC_MSG_AM:
+        if ((hdr.am_id >= UCT_AM_ID_MAX) || (hdr.length > run->max_am)) {
+            return FUZZ_RX_REF_INVALID;
+        } else if (length < sizeof(hdr) + hdr.length) {
+            return FUZZ_RX_REF_NEED;
+        }
+
+        *size_p = sizeof(hdr) + hdr.length;
+        return FUZZ_RX_REF_VALID;
+    case UCT_TCP_ZC_MSG_KEEPALIVE:
+        *size_p = sizeof(hdr);
+        return ((hdr.am_id == 0) && (hdr.length == 0)) ? FUZZ_RX_REF_VALID :
+                                                         FUZZ_RX_REF_INVALID;
+    case UCT_TCP_ZC_MSG_PUT:
+    case UCT_TCP_ZC_MSG_GET_REQ:
+        if ((hdr.am_id != 0) || (run->owed >= UCT_TCP_ZC_RMA_OUTSTANDING_MAX) ||
+            ((hdr.type == UCT_TCP_ZC_MSG_GET_REQ) && (hdr.length != 0)) ||
+            (hdr.length > UCT_TCP_ZC_RMA_MAX_LENGTH)) {
+            return FUZZ_RX_REF_INVALID;
+        } else if (length < FUZZ_RX_RMA_LEN) {
+            return FUZZ_RX_REF_NEED;
+        }
+
+        memcpy(&rma, buf + sizeof(hdr), sizeof(rma));
+        *size_p = FUZZ_RX_RMA_LEN;
+        return ((rma.length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
+                (rma.address + rma.length >= rma.address) &&
+                ((hdr.type == UCT_TCP_ZC_MSG_GET_REQ) ||
+                 (rma.length == hdr.length))) ? FUZZ_RX_REF_VALID :
+                                                FUZZ_RX_REF_INVALID;
+    default:
+        return FUZZ_RX_REF_INVALID;
+    }
+}
+
+static void fuzz_rx_log(fuzz_rx_run_t *run, const fuzz_rx_item_t *item)
+{
+    fuzz_rx_item_t *last = (run->count > 0) ? &run->items[run->count - 1] :
+                                              NULL;
+
+    /* the data of one message, however it came in pieces */
+    if ((item->event == UCT_TCP_ZC_RX_EV_DATA) && (last != NULL) &&
+        (last->event == UCT_TCP_ZC_RX_EV_DATA) &&
+        (last->hdr.type == 0)) {
+        FUZZ_CHECK(last->offset + last->length == item->offset,
+                   "data pieces at %zu+%zu and %zu", last->offset,
+                   last->length, item->offset);
+        last->length  += item->length;
+        last->hdr.type = item->hdr.type;
+        return;
+    }
+
+    FUZZ_CHECK(run->count < FUZZ_RX_MAX_ITEMS, "too many items");
+    run->items[run->count++] = *item;
+}
+
+/* Account data of the current message: from the parser or read directly */
+static void fuzz_rx_data(fuzz_rx_run_t *run, size_t length, int last)
+{
+    fuzz_rx_item_t item;
+
+    FUZZ_CHECK(run->in_data, "data outside of a message");
+    FUZZ_CHECK(length <= run->data_left, "%zu bytes of data, %lu left",
+               length, (unsigned long)run->data_left);
+    run->data_left -= length;
+    FUZZ_CHECK(last == (run->data_left == 0),
+               "last %d with %lu bytes left", last,
+               (unsigned long)run->data_left);
+
+    memset(&item, 0, sizeof(item));
+    item.event    = UCT_TCP_ZC_RX_EV_DATA;
+    item.offset   = run->pos;
+    item.length   = length;
+    /* marks the data of a message complete, for fuzz_rx_log */
+    item.hdr.type = last;
+    fuzz_rx_log(run, &item);
+
+    run->pos += length;
+    if (last) {
+        run->in_data = 0;
+    }
+
+    FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) == run->data_left,
+               "data_left %lu, expected %lu",
+               (unsigned long)uct_tcp_zc_rx_data_left(&run->rx),
+               (unsigned long)run->data_left);
+}
+
+/* The answers which the socket code sends after a request */
+static void fuzz_rx_answer(fuzz_rx_run_t *run)
+{
+    unsigned byte = run->answers[(run->messages / 4) % 4];
+    unsigned count = (byte >> (2 * (run->messages % 4))) & 3;
+
+    for (; (count > 0) && (run->owed > 0); --count) {
+        uct_tcp_zc_rx_answer_sent(&run->rx);
+        --run->owed;
+    }
+}
+
+/* Check the result of uct_tcp_zc_rx_parse() on buf, at stream offset pos */
+static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
+                          const uint8_t *buf, size_t length,
+                          uct_tcp_zc_rx_event_t event,
+                          const uct_tcp_zc_rx_msg_t *msg)
+{
+    size_t consumed = msg->consumed;
+    uct_tcp_zc_rx_t rejected;
+    uct_tcp_zc_rx_msg_t again;
+    fuzz_rx_item_t item;
+    fuzz_rx_ref_t ref;
+    size_t ref_size;
+
+    FUZZ_CHECK(consumed <= length, "consumed %zu of %zu bytes", consumed,
+               length);
+    FUZZ_CHECK(!run->rejected || (event == UCT_TCP_ZC_RX_EV_ERROR),
+               "event %d after an error", event);
+
+    if (event == UCT_TCP_ZC_RX_EV_NONE) {
+        FUZZ_CHECK(consumed == 0, "need more, but consumed %zu", consumed);
+        FUZZ_CHECK(memcmp(before, &run->rx, sizeof(*before)) == 0,
+                   "need more, but the state changed");
+        if (run->in_data) {
+            FUZZ_CHECK((length == 0) && (run->data_left > 0),
+                       "need more with %zu bytes for %lu bytes of data",
+                       length, (unsigned long)run->data_left);
+        } else {
+            ref = fuzz_rx_ref(run, buf, length, &ref_size);
+            FUZZ_CHECK(ref != FUZZ_RX_REF_VALID,
+                       "need more, but %zu bytes hold a valid item of %zu",
+                       length, ref_size);
+        }
+        return;
+    }
+
+    if (event == UCT_TCP_ZC_RX_EV_ERROR) {
+        FUZZ_CHECK(consumed == 0, "error, but consumed %zu", consumed);
+        FUZZ_CHECK((msg->error != NULL) && (msg->error[0] != '\0'),
+                   "error without a field");
+        FUZZ_CHECK(!run->in_data, "error in the data of a message");
+        if (!run->rejected) {
+            ref = fuzz_rx_ref(run, buf, length, &ref_size);
+            FUZZ_CHECK(ref == FUZZ_RX_REF_INVALID,
+                       "rejected (%s) at offset %zu, but the item is %s",
+                       msg->error, run->pos,
+                       (ref == FUZZ_RX_REF_VALID) ? "valid" : "incomplete");
+            memset(&item, 0, sizeof(item));
+            item.event  = event;
+            item.offset = run->pos;
+            item.error  = msg->error;
+            fuzz_rx_log(run, &item);
+            run->rejected = 1;
+            run->error    = msg->error;
+        }
+
+        /* stays rejected, whatever comes */
+        rejected = run->rx;
+        FUZZ_CHECK(uct_tcp_zc_rx_parse(&run->rx, buf, length, &again) ==
+                   UCT_TCP_ZC_RX_EV_ERROR, "accepts bytes after an error");
+        FUZZ_CHECK((again.consumed == 0) && (again.error != NULL),
+                   "consumed %zu after an error", again.consumed);
+        FUZZ_CHECK(uct_tcp_zc_rx_parse(&run->rx, "", 0, &again) ==
+                   UCT_TCP_ZC_RX_EV_ERROR, "needs more after an error");
+        FUZZ_CHECK(memcmp(&rejected, &run->rx, sizeof(rejected)) == 0,
+                   "the state changed after an error");
+        FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) == 0,
+                   "data left after an error");
+        return;
+    }
+
+    if (event == UCT_TCP_ZC_RX_EV_DATA) {
+        FUZZ_CHECK(msg->data == buf, "data at %+ld of the buffer",
+                   (long)((const uint8_t*)msg->data - buf));
+        FUZZ_CHECK(msg->length == consumed, "data of %zu bytes, consumed %zu",
+                   msg->length, consumed);
+        FUZZ_CHECK((consumed > 0) || (run->data_left == 0),
+                   "empty data piece with %lu bytes left",
+                   (unsigned long)run->data_left);
+        FUZZ_CHECK((consumed == length) || (consumed == run->data_left),
+                   "%zu bytes of data out of %zu, %lu left", consumed, length,
+                   (unsigned long)run->data_left);
+        fuzz_rx_data(run, consumed, msg->last);
+        return;
+    }
+
+    FUZZ_CHECK(!run->in_data, "event %d in the data of a message", event);
+    FUZZ_CHECK(consumed > 0, "event %d consumed nothing", event);
+
+    /* the reference decoding agrees, and has the same size */
+    ref = fuzz_rx_ref(run, buf, length, &ref_size);
+    FUZZ_CHECK(ref == FUZZ_RX_REF_VALID,
+               "accepted event %d at offset %zu, but the item is %s", event,
+               run->pos, (ref == FUZZ_RX_REF_NEED) ? "incomplete" : "invalid");
+    FUZZ_CHECK(ref_size == consumed, "event %d consumed %zu, item of %zu",
+               event, consumed, ref_size);
+
+    memset(&item, 0, sizeof(item));
+    item.event  = event;
+    item.offset = run->pos;
+    item.length = consumed;
+
+    if (event == UCT_TCP_ZC_RX_EV_HELLO) {
+        FUZZ_CHECK(run->is_request && (run->messages == 0),
+                   "hello as item %u, accepted side %d", run->messages,
+                   run->is_request);
+        FUZZ_CHECK(memcmp(&msg->hello, buf, sizeof(msg->hello)) == 0,
+                   "hello differs from its bytes");
+        item.hello = msg->hello;
+    } else {
+        FUZZ_CHECK(!run->is_request || (run->messages > 0),
+                   "event %d before the hello", event);
+        FUZZ_CHECK(memcmp(&msg->hdr, buf, sizeof(msg->hdr)) == 0,
+                   "header differs from its bytes");
+        FUZZ_CHECK(msg->hdr.version == UCT_TCP_ZC_VERSION, "version %u",
+                   msg->hdr.version);
+        FUZZ_CHECK(msg->hdr.reserved == 0, "reserved %u", msg->hdr.reserved);
+        item.hdr = msg->hdr;
+    }
+
+    switch (event) {
+    case UCT_TCP_ZC_RX_EV_HELLO:
+        break;
+    case UCT_TCP_ZC_RX_EV_AM:
+        FUZZ_CHECK(run->is_request, "active message on the answer side");
+        FUZZ_CHECK(msg->hdr.type == UCT_TCP_ZC_MSG_AM, "type %u",
+                   msg->hdr.type);
+        FUZZ_CHECK(msg->hdr.am_id < UCT_AM_ID_MAX, "am_id %u",
+                   msg->hdr.am_id);
+        FUZZ_CHECK((msg->length == msg->hdr.length) &&
+                   (msg->length <= run->max_am) &&
+                   (consumed == sizeof(msg->hdr) + msg->length),
+                   "active message of %zu bytes, header %u, consumed %zu",
+                   msg->length, msg->hdr.length, consumed);
+        FUZZ_CHECK(msg->data == buf + sizeof(msg->hdr),
+                   "active message data at %+ld",
+                   (long)((const uint8_t*)msg->data - buf));
+        break;
+    case UCT_TCP_ZC_RX_EV_KEEPALIVE:
+        FUZZ_CHECK(run->is_request, "keepalive on the answer side");
+        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_KEEPALIVE) &&
+                   (msg->hdr.am_id == 0) && (msg->hdr.length == 0),
+                   "keepalive header");
+        break;
+    case UCT_TCP_ZC_RX_EV_PUT:
+    case UCT_TCP_ZC_RX_EV_GET_REQ:
+        FUZZ_CHECK(run->is_request, "RMA request on the answer side");
+        FUZZ_CHECK(msg->hdr.type == ((event == UCT_TCP_ZC_RX_EV_PUT) ?
+                                     UCT_TCP_ZC_MSG_PUT :
+                                     UCT_TCP_ZC_MSG_GET_REQ),
+                   "type %u", msg->hdr.type);
+        FUZZ_CHECK(memcmp(&msg->rma, buf + sizeof(msg->hdr),
+                          sizeof(msg->rma)) == 0,
+                   "RMA header differs from its bytes");
+        FUZZ_CHECK(msg->hdr.am_id == 0, "am_id %u", msg->hdr.am_id);
+        FUZZ_CHECK(msg->rma.length <= UCT_TCP_ZC_RMA_MAX_LENGTH,
+                   "RMA length %lu", (unsigned long)msg->rma.length);
+        FUZZ_CHECK(msg->rma.address + msg->rma.length >= msg->rma.address,
+                   "RMA range wraps");
+        FUZZ_CHECK(run->owed < UCT_TCP_ZC_RMA_OUTSTANDING_MAX,
+                   "request %u without an answer", run->owed + 1);
+        item.rma = msg->rma;
+        ++run->owed;
+        if (event == UCT_TCP_ZC_RX_EV_PUT) {
+            FUZZ_CHECK(msg->hdr.length == msg->rma.length,
+                       "PUT length %u, RMA length %lu", msg->hdr.length,
+                       (unsigned long)msg->rma.length);
+            run->in_data   = 1;
+            run->data_left = msg->rma.length;
+        } else {
+            FUZZ_CHECK(msg->hdr.length == 0, "GET request length %u",
+                       msg->hdr.length);
+        }
+        break;
+    case UCT_TCP_ZC_RX_EV_PUT_ACK:
+        FUZZ_CHECK(!run->is_request, "PUT acknowledgement from a requester");
+        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_PUT_ACK) &&
+                   (msg->hdr.am_id == 0) && (msg->hdr.length == 0),
+                   "PUT acknowledgement header");
+        break;
+    case UCT_TCP_ZC_RX_EV_GET_RESP:
+        FUZZ_CHECK(!run->is_request, "GET response from a requester");
+        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_GET_RESP) &&
+                   (msg->hdr.am_id == 0) &&
+                   (msg->hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH),
+                   "GET response header");
+        run->in_data   = 1;
+        run->data_left = msg->hdr.length;
+        break;
+    default:
+        FUZZ_CHECK(0, "unknown event %d", event);
+    }
+
+    FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) ==
+               (run->in_data ? run->data_left : 0),
+               "data_left %lu after event %d",
+               (unsigned long)uct_tcp_zc_rx_data_left(&run->rx), event);
+
+    fuzz_rx_log(run, &item);
+    run->pos += consumed;
+    ++run->messages;
+    if ((event == UCT_TCP_ZC_RX_EV_PUT) ||
+        (event == UCT_TCP_ZC_RX_EV_GET_REQ)) {
+        fuzz_rx_answer(run);
+    }
+}
+
+/* One call of the parser on buf, which is at stream offset run->pos */
+static uct_tcp_zc_rx_event_t
+fuzz_rx_parse(fuzz_rx_run_t *run, const uint8_t *buf, size_t length,
+              size_t *consumed_p)
+{
+    uct_tcp_zc_rx_t before = run->rx;
+    uct_tcp_zc_rx_event_t event;
+    uct_tcp_zc_rx_msg_t msg;
+
+    memset(&msg, 0xa5, sizeof(msg));
+    event = uct_tcp_zc_rx_parse(&run->rx, buf, length, &msg);
+    fuzz_rx_check(run, &before, buf, length, event, &msg);
+    *consumed_p = msg.consumed;
+    return event;
+}
+
+static void fuzz_rx_run_init(fuzz_rx_run_t *run, const fuzz_rx_run_t *cfg,
+                             fuzz_rx_item_t *items)
+{
+    *run       = *cfg;
+    run->items = items;
+    if (!cfg->primed) {
+        uct_tcp_zc_rx_init(&run->rx, run->is_request, run->max_am);
+    }
+
+    FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) == 0, "data after init");
+}
+
+/* A: the whole stream in one buffer */
+static void fuzz_rx_run_whole(fuzz_rx_run_t *run)
+{
+    uct_tcp_zc_rx_event_t event;
+    unsigned empty = 0;
+    size_t consumed;
+
+    do {
+        event = fuzz_rx_parse(run, run->stream + run->pos,
+                              run->stream_len - run->pos, &consumed);
+        /* an empty data event ends a message: never two in a row */
+        empty = ((event == UCT_TCP_ZC_RX_EV_DATA) && (consumed == 0)) ?
+                empty + 1 : 0;
+        FUZZ_CHECK(empty <= 1, "no progress");
+    } while ((event != UCT_TCP_ZC_RX_EV_NONE) &&
+             (event != UCT_TCP_ZC_RX_EV_ERROR));
+}
+
+static uint32_t fuzz_rx_random(uint32_t *seed)
+{
+    /* xorshift32 */
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 17;
+    *seed ^= *seed << 5;
+    return *seed;
+}
+
+/* Size of the next piece which the socket delivers */
+static size_t fuzz_rx_piece(uint32_t *seed, size_t max)
+{
+    uint32_t r = fuzz_rx_random(seed);
+    size_t size;
+
+    switch (r % 4) {
+    case 0:
+        size = 1 + (r >> 8) % 8;
+        break;
+    case 1:
+        size = 1 + (r >> 8) % 64;
+        break;
+    case 2:
+        size = 1 + (r >> 8) % 4096;
+        break;
+    default:
+        size = max;
+        break;
+    }
+
+    return (size < max) ? size : max;
+}
+
+/*
+ * B: as the socket code reads it. The receive buffer is poisoned for
+ * AddressSanitizer everywhere but the bytes given to the parser.
+ */
+static void fuzz_rx_run_socket(fuzz_rx_run_t *run, uint32_t seed)
+{
+    static uint8_t buf[FUZZ_RX_RMA_LEN + 65536] __attribute__((aligned(64)));
+    size_t capacity = FUZZ_RX_RMA_LEN + run->max_am;
+    size_t head     = 0;
+    size_t tail     = 0;
+    size_t read_pos = 0; /* stream bytes delivered */
+    uct_tcp_zc_rx_event_t event;
+    size_t size, consumed;
+    uint64_t left;
+
+    FUZZ_CHECK(capacity <= sizeof(buf), "max_am %zu", run->max_am);
+    ASAN_POISON_MEMORY_REGION(buf, sizeof(buf));
+    if (seed == 0) {
+        seed = 1;
+    }
+
+    for (;;) {
+        FUZZ_CHECK(run->pos == read_pos - (tail - head),
+                   "stream offset %zu, buffer from %zu", run->pos,
+                   read_pos - (tail - head));
+        event = fuzz_rx_parse(run, buf + head, tail - head, &consumed);
+        if (event == UCT_TCP_ZC_RX_EV_ERROR) {
+            break;
+        } else if (event != UCT_TCP_ZC_RX_EV_NONE) {
+            ASAN_POISON_MEMORY_REGION(buf + head, consumed);
+            head += consumed;
+            continue;
+        }
+
+        left = uct_tcp_zc_rx_data_left(&run->rx);
+        if (left > 0) {
+            /* data straight to their destination */
+            FUZZ_CHECK(head == tail, "need more with bytes in the buffer");
+            size = fuzz_rx_piece(&seed, run->stream_len - read_pos);
+            size = (size < left) ? size : left;
+            if (size == 0) {
+                break;
+            }
+
+            read_pos += size;
+            fuzz_rx_data(run, size,
+                         uct_tcp_zc_rx_data_consumed(&run->rx, size));
+            continue;
+        }
+
+        if (read_pos == run->stream_len) {
+            break;
+        }
+
+        if (head == tail) {
+            head = tail = 0;
+        } else if (head > 0) {
+            ASAN_UNPOISON_MEMORY_REGION(buf, tail - head);
+            memmove(buf, buf + head, tail - head);
+            ASAN_POISON_MEMORY_REGION(buf + tail - head, head);
+            tail -= head;
+            head  = 0;
+        }
+
+        FUZZ_CHECK(tail < capacity,
+                   "needs more than a full buffer of %zu bytes", capacity);
+        size = fuzz_rx_piece(&seed, capacity - tail);
+        if (size > run->stream_len - read_pos) {
+            size = run->stream_len - read_pos;
+        }
+
+        ASAN_UNPOISON_MEMORY_REGION(buf + tail, size);
+        memcpy(buf + tail, run->stream + read_pos, size);
+        tail     += size;
+        read_pos += size;
+    }
+}
+
+/*
+ * The parser of an accepted connection after a hello and the given number of
+ * GET requests, none answered yet: parsed once per configuration, then
+ * copied, so that the request limit is in reach of a short input.
+ */
+static void fuzz_rx_prime(fuzz_rx_run_t *cfg, unsigned max_am_index,
+                          unsigned requests)
+{
+    static fuzz_rx_run_t primed[8][2];
+    static int done[8][2];
+    fuzz_rx_run_t *run = &primed[max_am_index][requests & 1];
+    fuzz_rx_run_t prime;
+    uct_tcp_zc_hdr_t hdr     = {0};
+    uct_tcp_zc_rma_hdr_t rma = {0};
+    uct_tcp_zc_hello_t hello;
+    uint8_t *stream, *p;
+    unsigned i;
+
+    if (!done[max_am_index][requests & 1]) {
+        memset(&prime, 0, sizeof(prime));
+        prime.is_request = 1;
+        prime.max_am     = cfg->max_am;
+        prime.answers    = (const uint8_t*)"\0\0\0\0";
+        prime.stream_len = sizeof(hello) + requests * FUZZ_RX_RMA_LEN;
+        stream           = malloc(prime.stream_len);
+        FUZZ_CHECK(stream != NULL, "out of memory");
+
+        memset(&hello, 0, sizeof(hello));
+        hello.magic     = UCT_TCP_ZC_MAGIC;
+        hello.version   = UCT_TCP_ZC_VERSION;
+        hello.sa_family = AF_INET;
+        hdr.type        = UCT_TCP_ZC_MSG_GET_REQ;
+        hdr.version     = UCT_TCP_ZC_VERSION;
+        rma.address     = 0x1000;
+        rma.key         = 1;
+        rma.length      = 8;
+        memcpy(stream, &hello, sizeof(hello));
+        for (i = 0, p = stream + sizeof(hello); i < requests; ++i) {
+            memcpy(p, &hdr, sizeof(hdr));
+            memcpy(p + sizeof(hdr), &rma, sizeof(rma));
+            p += FUZZ_RX_RMA_LEN;
+        }
+
+        prime.stream = stream;
+        fuzz_rx_run_init(run, &prime, fuzz_rx_items[0]);
+        fuzz_rx_run_whole(run);
+        FUZZ_CHECK(!run->rejected && (run->pos == run->stream_len) &&
+                   (run->owed == requests),
+                   "preamble of %u requests: rejected %d, %u owed", requests,
+                   run->rejected, run->owed);
+        free(stream);
+        done[max_am_index][requests & 1] = 1;
+    }
+
+    cfg->rx       = run->rx;
+    cfg->messages = run->messages;
+    cfg->owed     = run->owed;
+    cfg->primed   = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_rx_run_t cfg, a, b;
+    unsigned max_am_index, i;
+    uint32_t seed;
+
+    if (size < FUZZ_RX_CFG_LEN) {
+        return 0;
+    }
+
+    memset(&cfg, 0, sizeof(cfg));
+    max_am_index   = (data[0] >> 1) & 7;
+    cfg.is_request = data[0] & 1;
+    cfg.max_am     = fuzz_rx_max_am[max_am_index];
+    memcpy(&seed, data + 1, sizeof(seed));
+    cfg.answers    = data + 5;
+    if (cfg.is_request && ((data[0] & 0x70) == 0x70)) {
+        fuzz_rx_prime(&cfg, max_am_index,
+                      UCT_TCP_ZC_RMA_OUTSTANDING_MAX - 1 - (data[0] >> 7));
+    }
+
+    /* the stream, in a block of its size: AddressSanitizer sees a read
+     * beyond its end */
+    cfg.stream_len = size - FUZZ_RX_CFG_LEN;
+    cfg.stream     = malloc(cfg.stream_len);
+    FUZZ_CHECK((cfg.stream != NULL) || (cfg.stream_len == 0),
+               "out of memory");
+    memcpy((void*)cfg.stream, data + FUZZ_RX_CFG_LEN, cfg.stream_len);
+
+    fuzz_rx_run_init(&a, &cfg, fuzz_rx_items[0]);
+    fuzz_rx_run_whole(&a);
+    fuzz_rx_run_init(&b, &cfg, fuzz_rx_items[1]);
+    fuzz_rx_run_socket(&b, seed);
+
+    /* the same items, however the stream was split */
+    FUZZ_CHECK(a.count == b.count, "%u items in one buffer, %u in pieces",
+               a.count, b.count);
+    for (i = 0; i < a.count; ++i) {
+        FUZZ_CHECK((a.items[i].event == b.items[i].event) &&
+                   (a.items[i].offset == b.items[i].offset) &&
+                   (a.items[i].length == b.items[i].length) &&
+                   !memcmp(&a.items[i].hdr, &b.items[i].hdr,
+                           sizeof(a.items[i].hdr)) &&
+                   !memcmp(&a.items[i].rma, &b.items[i].rma,
+                           sizeof(a.items[i].rma)) &&
+                   !memcmp(&a.items[i].hello, &b.items[i].hello,
+                           sizeof(a.items[i].hello)),
+                   "item %u: event %d at %zu+%zu in one buffer, %d at "
+                   "%zu+%zu in pieces", i, a.items[i].event,
+                   a.items[i].offset, a.items[i].length, b.items[i].event,
+                   b.items[i].offset, b.items[i].length);
+        FUZZ_CHECK((a.items[i].error == NULL) == (b.items[i].error == NULL) &&
+                   ((a.items[i].error == NULL) ||
+                    !strcmp(a.items[i].error, b.items[i].error)),
+                   "item %u: error %s in one buffer, %s in pieces", i,
+                   a.items[i].error, b.items[i].error);
+    }
+
+    if (getenv("FUZZ_VERBOSE") != NULL) {
+        for (i = 0; i < a.count; ++i) {
+            fprintf(stderr, "fuzz_rx: item %u: event %d at %zu+%zu type %u "
+                    "am_id %u length %u%s%s\n", i, a.items[i].event,
+                    a.items[i].offset, a.items[i].length, a.items[i].hdr.type,
+                    a.items[i].hdr.am_id, a.items[i].hdr.length,
+                    a.items[i].error ? " error: " : "",
+                    a.items[i].error ? a.items[i].error : "");
+        }
+        fprintf(stderr, "fuzz_rx: stopped at %zu of %zu, %u requests owed\n",
+                a.pos, a.stream_len, a.owed);
+    }
+
+    FUZZ_CHECK((a.pos == b.pos) && (a.rejected == b.rejected),
+               "stopped at %zu (rejected %d) in one buffer, at %zu "
+               "(rejected %d) in pieces", a.pos, a.rejected, b.pos,
+               b.rejected);
+
+    free((void*)cfg.stream);
+    return 0;
+}
+
+#pragma clang attribute pop
