@@ -21,7 +21,8 @@
 # last line "fuzz: N passed, N failed, N skipped".
 #
 # FUZZ_TARGETS: the targets to run (default: all of test/fuzz/fuzz_*.c whose
-# sources are here); FUZZ_ARGS: more libFuzzer arguments; FUZZ_DIR: where
+# sources are here); FUZZ_ARGS: more libFuzzer arguments; FUZZ_CC: the
+# compiler (default clang, installed from Debian if missing); FUZZ_DIR: where
 # the binaries, the corpus which the runs grow, logs and crash inputs go
 # (default <tree-build-dir>/fuzz).
 #
@@ -115,11 +116,12 @@ summary() {
 }
 
 # clang and its libFuzzer runtime, from Debian's packages
+cc=${FUZZ_CC:-clang}
 clang_works() {
-    command -v clang >/dev/null &&
+    command -v "$cc" >/dev/null &&
         echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long s)
               { return 0; }' |
-        clang -fsanitize=fuzzer,address,undefined -x c - \
+        $cc -fsanitize=fuzzer,address,undefined -x c - \
             -o "$outdir/clang-check" >/dev/null 2>&1
 }
 
@@ -132,7 +134,7 @@ then
         reason="apt-get could not install clang libclang-rt-dev"
     if [ -z "$reason" ] && ! clang_works
     then
-        reason="clang cannot link a libFuzzer program"
+        reason="$cc cannot link a libFuzzer program"
     fi
 
     if [ -n "$reason" ]
@@ -187,7 +189,7 @@ do
     mkdir -p "$corpus" "$artifacts"
 
     # shellcheck disable=SC2046
-    if ! clang $cflags "$fuzzdir/fuzz_$target.c" $(target_sources "$target") \
+    if ! $cc $cflags "$fuzzdir/fuzz_$target.c" $(target_sources "$target") \
          "$fuzzdir/fuzz_stubs.c" -o "$bin" >"$log" 2>&1
     then
         cat "$log" >&2
