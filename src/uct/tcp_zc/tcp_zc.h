@@ -226,6 +226,10 @@ typedef struct uct_tcp_zc_tx {
     uint8_t               flags;
     uct_completion_t      *comp;
     ucs_status_t          status;     /* of a deferred completion */
+    uct_tcp_zc_conn_t     *owner;     /* io_uring holds it after its
+                                         connection closed: that one */
+    uct_tcp_zc_memh_t     *memh;      /* GET answer: the registration which
+                                         it reads, referenced */
     /* zero-copy: the connection (NULL once it closed), the last
      * MSG_ZEROCOPY id used, io_uring notifications still to come and the
      * bytes they cover, the io_uring request */
@@ -267,6 +271,7 @@ typedef struct uct_tcp_zc_conn_zcids {
  */
 typedef struct uct_tcp_zc_linger {
     ucs_list_link_t         list;     /* in the iface list of lingering */
+    uct_tcp_zc_conn_t       *conn;    /* whose sends these are */
     int                     fd;
     uct_tcp_zc_conn_zcids_t *ids;
     ucs_queue_head_t        queue;    /* sends to complete */
@@ -292,6 +297,8 @@ struct uct_tcp_zc_conn {
     ucs_queue_head_t        zc_queue;  /* the kernel holds zero-copy pages */
     struct {
         uct_tcp_zc_conn_zcids_t *ids;
+        /* the socket which lingers after the connection failed */
+        uct_tcp_zc_linger_t     *linger;
         /* io_uring completions to follow up (in the iface list), and the
          * error of a failed io_uring send */
         int                     uring_dirty;
@@ -315,6 +322,7 @@ struct uct_tcp_zc_conn {
         struct iovec          *iov;
         unsigned              iovcnt;
         struct iovec          put_iov;   /* PUT destination */
+        uct_tcp_zc_memh_t     *put_memh; /* its registration, referenced */
     } rx;
 };
 

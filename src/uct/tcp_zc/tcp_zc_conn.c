@@ -44,6 +44,13 @@
 static void uct_tcp_zc_conn_uring_mark(uct_tcp_zc_conn_t *conn);
 
 
+static UCS_F_ALWAYS_INLINE uct_tcp_zc_md_t *
+uct_tcp_zc_iface_md(const uct_tcp_zc_iface_t *iface)
+{
+    return ucs_derived_of(iface->super.md, uct_tcp_zc_md_t);
+}
+
+
 /* Headers which precede the data of a received message */
 #define UCT_TCP_ZC_RX_HDRS_MAX \
     (sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_rma_hdr_t))
@@ -80,6 +87,7 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
     conn->ep       = ep;
     conn->events   = 0;
     uct_tcp_zc_rx_init(&conn->rx.parser, ep == NULL, iface->config.seg_size);
+    conn->rx.put_memh   = NULL;
     conn->hello_pending = 0;
     conn->rx.head  = 0;
     conn->rx.tail  = 0;
@@ -108,6 +116,12 @@ ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
         if (status != UCS_OK) {
             goto err_free;
         }
+    }
+
+    /* keepalive and user timeout, on both sides of a connection */
+    status = uct_tcp_zc_iface_set_sockopts(iface, fd);
+    if (status != UCS_OK) {
+        goto err_free;
     }
 
     /* a connecting socket waits for writability to learn the result;
@@ -154,6 +168,15 @@ int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn)
            ucs_queue_is_empty(&conn->zc_queue);
 }
 
+static void uct_tcp_zc_tx_free(uct_tcp_zc_iface_t *iface, uct_tcp_zc_tx_t *tx)
+{
+    if (tx->memh != NULL) {
+        uct_tcp_zc_md_access_put(uct_tcp_zc_iface_md(iface), tx->memh);
+    }
+    ucs_free(tx->bounce);
+    ucs_free(tx);
+}
+
 /* Complete a descriptor which left the queues. Within the events of a
  * progress call, the callback runs after them: it may destroy the endpoint
  * whose connection is being handled */
@@ -169,8 +192,7 @@ static void uct_tcp_zc_tx_completed(uct_tcp_zc_iface_t *iface,
     if (tx->comp != NULL) {
         uct_invoke_completion(tx->comp, status);
     }
-    ucs_free(tx->bounce);
-    ucs_free(tx);
+    uct_tcp_zc_tx_free(iface, tx);
 }
 
 /* Complete the sends of closed connections, at iface close once io_uring
@@ -228,9 +250,10 @@ static void uct_tcp_zc_conn_purge_queue(uct_tcp_zc_conn_t *conn,
             continue;
         }
 
-        /* the kernel still sends from the user's pages: complete when it
-         * releases them */
+        /* io_uring still sends from the user's pages: complete when it
+         * releases them, or when the endpoint goes */
         tx->status = status;
+        tx->owner  = conn;
         tx->conn   = NULL;
         ucs_queue_push(&conn->iface->zc.orphans, &tx->queue);
     }
@@ -264,6 +287,7 @@ static int uct_tcp_zc_conn_uring_holds(const ucs_queue_head_t *queue)
 static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
 {
     struct linger linger = {.l_onoff = 1, .l_linger = 0};
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 
     if (conn->zc.ids != NULL) {
         /* what the kernel released already */
@@ -279,18 +303,25 @@ static void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn)
 
     /* the operations are canceled: abort the connection, which makes the
      * kernel drop its send queue and the pages it holds at once, instead of
-     * keeping them until the peer reads (or forever, if it is gone) */
+     * keeping them until the peer reads (or forever, if it is gone); a
+     * connect to AF_UNSPEC resets it now, while the socket stays open for
+     * the notifications */
     ucs_debug("tcp_zc conn %p fd %d: aborting with zero-copy sends "
               "outstanding", conn, conn->fd);
-    /* io_uring requests keep the socket open: make them fail */
-    shutdown(conn->fd, SHUT_RDWR);
     (void)setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &linger,
                      sizeof(linger));
+    (void)connect(conn->fd, &unspec, sizeof(unspec));
+    /* io_uring requests keep the socket open: make them fail */
+    shutdown(conn->fd, SHUT_RDWR);
+    if (conn->zc.ids != NULL) {
+        (void)uct_tcp_zc_errqueue_read(conn->fd, uct_tcp_zc_conn_drain_notif,
+                                       conn->zc.ids);
+    }
 }
 
 /*
  * The kernel still holds pages of MSG_ZEROCOPY sends of a connection which
- * closes: its socket stays open, without events, until their notifications
+ * failed: its socket stays open, without events, until their notifications
  * came, so that those sends complete only after the kernel let go of the
  * user's pages. Returns the lingering socket, or NULL if none is needed (or
  * no memory: the sends complete at once).
@@ -309,50 +340,66 @@ static uct_tcp_zc_linger_t *uct_tcp_zc_conn_linger(uct_tcp_zc_conn_t *conn)
         return NULL;
     }
 
+    linger->conn     = conn;
     linger->fd       = conn->fd;
     linger->ids      = conn->zc.ids;
     linger->deadline = ucs_get_time() +
                        ucs_time_from_sec(UCT_TCP_ZC_LINGER_TIMEOUT);
     ucs_queue_head_init(&linger->queue);
     ucs_list_add_tail(&conn->iface->zc.lingering, &linger->list);
-    conn->fd     = -1;
-    conn->zc.ids = NULL;
+    conn->fd        = -1;
+    conn->zc.ids    = NULL;
+    conn->zc.linger = linger;
     return linger;
+}
+
+/* Complete the sends of a lingering socket which the kernel released, or
+ * all of them; close it when none is left */
+static void uct_tcp_zc_linger_progress(uct_tcp_zc_iface_t *iface,
+                                       uct_tcp_zc_linger_t *linger, int force)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    (void)uct_tcp_zc_errqueue_read(linger->fd, uct_tcp_zc_conn_drain_notif,
+                                   linger->ids);
+    force = force || (ucs_get_time() > linger->deadline);
+    while (!ucs_queue_is_empty(&linger->queue)) {
+        tx = ucs_queue_head_elem_non_empty(&linger->queue, uct_tcp_zc_tx_t,
+                                           queue);
+        if (!force &&
+            !uct_tcp_zc_zcid_is_done(&linger->ids->ids, tx->zc_last)) {
+            return;
+        }
+
+        ucs_queue_pull_non_empty(&linger->queue);
+        uct_tcp_zc_tx_completed(iface, tx, tx->status);
+    }
+
+    linger->conn->zc.linger = NULL;
+    ucs_list_del(&linger->list);
+    ucs_close_fd(&linger->fd);
+    ucs_free(linger->ids);
+    ucs_free(linger);
 }
 
 void uct_tcp_zc_conn_progress_lingering(uct_tcp_zc_iface_t *iface, int force)
 {
     uct_tcp_zc_linger_t *linger, *tmp;
-    uct_tcp_zc_tx_t *tx;
-    int expired;
 
     ucs_list_for_each_safe(linger, tmp, &iface->zc.lingering, list) {
-        (void)uct_tcp_zc_errqueue_read(linger->fd, uct_tcp_zc_conn_drain_notif,
-                                       linger->ids);
-        expired = force || (ucs_get_time() > linger->deadline);
-        while (!ucs_queue_is_empty(&linger->queue)) {
-            tx = ucs_queue_head_elem_non_empty(&linger->queue,
-                                               uct_tcp_zc_tx_t, queue);
-            if (!expired &&
-                !uct_tcp_zc_zcid_is_done(&linger->ids->ids, tx->zc_last)) {
-                break;
-            }
-
-            ucs_queue_pull_non_empty(&linger->queue);
-            uct_tcp_zc_tx_completed(iface, tx, tx->status);
-        }
-
-        if (ucs_queue_is_empty(&linger->queue)) {
-            ucs_list_del(&linger->list);
-            ucs_close_fd(&linger->fd);
-            ucs_free(linger->ids);
-            ucs_free(linger);
-        }
+        uct_tcp_zc_linger_progress(iface, linger, force);
     }
 }
 
-/* Close the socket; outstanding operations complete with the given status */
-void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
+/*
+ * Close the socket; outstanding operations complete with the given status.
+ * Zero-copy sends of a connection which failed (may_linger) complete when
+ * the kernel released their pages; UCT completes every operation of an
+ * endpoint within its destroy, so there the connection is aborted, which
+ * makes the kernel drop its send queue, and they complete at once.
+ */
+static void uct_tcp_zc_conn_close_common(uct_tcp_zc_conn_t *conn,
+                                         ucs_status_t status, int may_linger)
 {
     uct_tcp_zc_linger_t *linger = NULL;
     char buf[256];
@@ -369,7 +416,9 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
             }
         }
         uct_tcp_zc_conn_drain_zcopy(conn);
-        linger = uct_tcp_zc_conn_linger(conn);
+        if (may_linger) {
+            linger = uct_tcp_zc_conn_linger(conn);
+        }
         if (linger == NULL) {
             ucs_close_fd(&conn->fd);
         }
@@ -387,9 +436,52 @@ void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
     uct_tcp_zc_conn_purge_queue(conn, &conn->zc_queue, linger, status);
 }
 
+void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status)
+{
+    uct_tcp_zc_conn_close_common(conn, status, 1);
+}
+
+/* The connection's endpoint goes: what it still waits for completes now */
 void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status)
 {
-    uct_tcp_zc_conn_close(conn, status);
+    uct_tcp_zc_iface_t *iface = conn->iface;
+    ucs_queue_iter_t iter;
+    uct_tcp_zc_tx_t *tx;
+
+    uct_tcp_zc_conn_close_common(conn, status, 0);
+    if (conn->zc.linger != NULL) {
+        uct_tcp_zc_linger_progress(iface, conn->zc.linger, 1);
+    }
+
+    /* io_uring frees them when it lets go */
+    ucs_queue_for_each(tx, &iface->zc.orphans, queue) {
+        if (tx->owner != conn) {
+            continue;
+        }
+
+        if (tx->comp != NULL) {
+            uct_invoke_completion(tx->comp, tx->status);
+            tx->comp = NULL;
+        }
+        tx->owner = NULL;
+    }
+
+    /* destroyed from a callback within the events of a progress call: its
+     * completions do not wait for the events to end */
+    ucs_queue_for_each_safe(tx, iter, &iface->comp_queue, queue) {
+        if (tx->conn == conn) {
+            ucs_queue_del_iter(&iface->comp_queue, iter);
+            uct_invoke_completion(tx->comp, tx->status);
+            uct_tcp_zc_tx_free(iface, tx);
+        }
+    }
+
+    if (conn->rx.put_memh != NULL) {
+        uct_tcp_zc_md_access_put(uct_tcp_zc_iface_md(iface),
+                                 conn->rx.put_memh);
+        conn->rx.put_memh = NULL;
+    }
+
     ucs_free(conn->rx.buf);
     conn->rx.buf = NULL;
     ucs_free(conn->zc.ids);
@@ -576,6 +668,7 @@ void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn)
     uct_tcp_zc_iface_t *iface = conn->iface;
 
     conn->zc.ids          = NULL;
+    conn->zc.linger       = NULL;
     conn->zc.uring_dirty  = 0;
     conn->zc.uring_err    = 0;
     conn->zc.copied       = 0;
@@ -799,7 +892,20 @@ ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
     while (!ucs_queue_is_empty(&conn->tx_queue)) {
         tx  = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
                                             queue);
+        if ((tx->memh != NULL) &&
+            !uct_tcp_zc_md_access_lock(uct_tcp_zc_iface_md(conn->iface),
+                                       tx->memh)) {
+            uct_tcp_zc_conn_fail(conn, UCS_ERR_IO_ERROR, UCS_LOG_LEVEL_ERROR,
+                                 "GET from a memory region deregistered "
+                                 "meanwhile");
+            return UCS_ERR_IO_ERROR;
+        }
+
         ret = uct_tcp_zc_conn_tx_write(conn, tx);
+        if (tx->memh != NULL) {
+            uct_tcp_zc_md_access_unlock(uct_tcp_zc_iface_md(conn->iface),
+                                        tx->memh);
+        }
         if (ret < 0) {
             uct_tcp_zc_conn_io_failed(conn, "sendmsg", errno);
             return UCS_ERR_ENDPOINT_TIMEOUT;
@@ -844,6 +950,8 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
     tx->flags          = 0;
     tx->comp           = comp;
     tx->status         = UCS_OK;
+    tx->owner          = NULL;
+    tx->memh           = NULL;
     tx->conn           = conn;
     tx->zc_notifs      = 0;
     tx->zc_notif_bytes = 0;
@@ -994,12 +1102,34 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
 static ucs_status_t
 uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
                             const uct_tcp_zc_hdr_t *hdr,
-                            const struct iovec *iov, unsigned iovcnt)
+                            const struct iovec *iov, unsigned iovcnt,
+                            uct_tcp_zc_memh_t *memh)
 {
+    uct_tcp_zc_md_t *md = uct_tcp_zc_iface_md(conn->iface);
+    uct_tcp_zc_tx_t *tx = NULL;
     ucs_status_t status;
 
+    if ((memh != NULL) && !uct_tcp_zc_md_access_lock(md, memh)) {
+        uct_tcp_zc_md_access_put(md, memh);
+        uct_tcp_zc_conn_fail(conn, UCS_ERR_IO_ERROR, UCS_LOG_LEVEL_ERROR,
+                             "GET from a memory region deregistered "
+                             "meanwhile");
+        return UCS_ERR_IO_ERROR;
+    }
+
     status = uct_tcp_zc_conn_send(conn, hdr, sizeof(*hdr), iov, iovcnt,
-                                  iovcnt > 0, UCT_TCP_ZC_TX_SEND, NULL, NULL);
+                                  iovcnt > 0, UCT_TCP_ZC_TX_SEND, NULL,
+                                  (memh != NULL) ? &tx : NULL);
+    if (memh != NULL) {
+        uct_tcp_zc_md_access_unlock(md, memh);
+        if (status == UCS_INPROGRESS) {
+            /* the descriptor reads the region until it is written */
+            tx->memh = memh;
+        } else {
+            uct_tcp_zc_md_access_put(md, memh);
+        }
+    }
+
     if (status == UCS_OK) {
         /* written at once; else when its descriptor is */
         uct_tcp_zc_rx_answer_sent(&conn->rx.parser);
@@ -1042,15 +1172,22 @@ ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
 
 /* Read from the socket into the buffer; returns bytes read, 0 if none is
  * available, or -1 if the connection failed (and maybe was freed) */
-static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
-                                    size_t length)
+static ssize_t uct_tcp_zc_socket_recv(int fd, void *buf, size_t length)
 {
     ssize_t ret;
 
     do {
-        ret = recv(conn->fd, buf, length, MSG_DONTWAIT);
+        ret = recv(fd, buf, length, MSG_DONTWAIT);
     } while ((ret < 0) && (errno == EINTR));
 
+    return ret;
+}
+
+/* What a read of the socket returned: bytes read, 0 if none was available,
+ * or -1 if the connection failed (and maybe was freed) */
+static ssize_t uct_tcp_zc_conn_recv_result(uct_tcp_zc_conn_t *conn,
+                                           ssize_t ret)
+{
     if (ret > 0) {
         return ret;
     } else if (ret == 0) {
@@ -1065,6 +1202,13 @@ static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
 
     uct_tcp_zc_conn_io_failed(conn, "recv", errno);
     return -1;
+}
+
+static ssize_t uct_tcp_zc_conn_recv(uct_tcp_zc_conn_t *conn, void *buf,
+                                    size_t length)
+{
+    return uct_tcp_zc_conn_recv_result(
+            conn, uct_tcp_zc_socket_recv(conn->fd, buf, length));
 }
 
 /*
@@ -1122,12 +1266,44 @@ static struct iovec *uct_tcp_zc_conn_rx_iov(uct_tcp_zc_conn_t *conn)
     return conn->rx.iov;
 }
 
-/* Data of a PUT or GET response from the receive buffer */
-static void uct_tcp_zc_conn_rx_copy(uct_tcp_zc_conn_t *conn, const void *data,
-                                    size_t length)
+/*
+ * Right before PUT data is written to the target memory: whether the region
+ * is still registered, and then it stays so until uct_tcp_zc_conn_rx_unlock().
+ * If it was deregistered meanwhile, the connection fails (and may be freed):
+ * no byte goes to memory which was given back.
+ */
+static int uct_tcp_zc_conn_rx_lock(uct_tcp_zc_conn_t *conn)
+{
+    if ((conn->rx.put_memh == NULL) ||
+        uct_tcp_zc_md_access_lock(uct_tcp_zc_iface_md(conn->iface),
+                                  conn->rx.put_memh)) {
+        return 1;
+    }
+
+    uct_tcp_zc_conn_fail(conn, UCS_ERR_IO_ERROR, UCS_LOG_LEVEL_ERROR,
+                         "PUT into a memory region deregistered meanwhile");
+    return 0;
+}
+
+static void uct_tcp_zc_conn_rx_unlock(uct_tcp_zc_conn_t *conn)
+{
+    if (conn->rx.put_memh != NULL) {
+        uct_tcp_zc_md_access_unlock(uct_tcp_zc_iface_md(conn->iface),
+                                    conn->rx.put_memh);
+    }
+}
+
+/* Data of a PUT or GET response from the receive buffer; returns 0, or -1
+ * if conn failed */
+static int uct_tcp_zc_conn_rx_copy(uct_tcp_zc_conn_t *conn, const void *data,
+                                   size_t length)
 {
     struct iovec *iov;
     size_t chunk;
+
+    if (!uct_tcp_zc_conn_rx_lock(conn)) {
+        return -1;
+    }
 
     while (length > 0) {
         iov   = uct_tcp_zc_conn_rx_iov(conn);
@@ -1138,6 +1314,9 @@ static void uct_tcp_zc_conn_rx_copy(uct_tcp_zc_conn_t *conn, const void *data,
         data          = UCS_PTR_BYTE_OFFSET(data, chunk);
         length       -= chunk;
     }
+
+    uct_tcp_zc_conn_rx_unlock(conn);
+    return 0;
 }
 
 /*
@@ -1151,12 +1330,21 @@ static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
     struct iovec *iov;
     size_t length;
     ssize_t ret;
+    int err;
 
     for (;;) {
         iov    = uct_tcp_zc_conn_rx_iov(conn);
         length = ucs_min(iov->iov_len,
                          uct_tcp_zc_rx_data_left(&conn->rx.parser));
-        ret    = uct_tcp_zc_conn_recv(conn, iov->iov_base, length);
+        if (!uct_tcp_zc_conn_rx_lock(conn)) {
+            return -1;
+        }
+
+        ret   = uct_tcp_zc_socket_recv(conn->fd, iov->iov_base, length);
+        err   = errno;
+        uct_tcp_zc_conn_rx_unlock(conn);
+        errno = err;
+        ret   = uct_tcp_zc_conn_recv_result(conn, ret);
         if (ret <= 0) {
             return (int)ret;
         }
@@ -1177,7 +1365,7 @@ static ucs_status_t uct_tcp_zc_conn_put_done(uct_tcp_zc_conn_t *conn)
         .version = UCT_TCP_ZC_VERSION
     };
 
-    return uct_tcp_zc_conn_send_answer(conn, &ack, NULL, 0);
+    return uct_tcp_zc_conn_send_answer(conn, &ack, NULL, 0, NULL);
 }
 
 /* Response data of a GET arrived: complete the head of the answer queue */
@@ -1198,6 +1386,11 @@ static void uct_tcp_zc_conn_get_done(uct_tcp_zc_conn_t *conn)
 static int uct_tcp_zc_conn_rx_data_done(uct_tcp_zc_conn_t *conn)
 {
     if (conn->ep == NULL) {
+        if (conn->rx.put_memh != NULL) {
+            uct_tcp_zc_md_access_put(uct_tcp_zc_iface_md(conn->iface),
+                                     conn->rx.put_memh);
+            conn->rx.put_memh = NULL;
+        }
         return (uct_tcp_zc_conn_put_done(conn) == UCS_OK) ? 0 : -1;
     }
 
@@ -1210,17 +1403,17 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
                                   uct_tcp_zc_rx_event_t event,
                                   const uct_tcp_zc_rma_hdr_t *rma)
 {
-    uct_tcp_zc_md_t *md = ucs_derived_of(conn->iface->super.md,
-                                         uct_tcp_zc_md_t);
     uct_tcp_zc_hdr_t resp = {
         .type    = UCT_TCP_ZC_MSG_GET_RESP,
         .version = UCT_TCP_ZC_VERSION
     };
+    uct_tcp_zc_memh_t *memh;
     struct iovec iov;
     void *ptr;
 
-    if (uct_tcp_zc_md_check_access(md, rma->key, rma->address, rma->length,
-                                   &ptr) != UCS_OK) {
+    if (uct_tcp_zc_md_access_get(uct_tcp_zc_iface_md(conn->iface), rma->key,
+                                 rma->address, rma->length, &ptr,
+                                 &memh) != UCS_OK) {
         uct_tcp_zc_conn_protocol_error(conn, "remote access outside of a "
                                              "registered memory region");
         return -1;
@@ -1228,6 +1421,7 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
 
     if (event == UCT_TCP_ZC_RX_EV_PUT) {
         /* the data which follows goes straight to the target memory */
+        conn->rx.put_memh         = memh;
         conn->rx.put_iov.iov_base = ptr;
         conn->rx.put_iov.iov_len  = rma->length;
         conn->rx.iov              = &conn->rx.put_iov;
@@ -1239,8 +1433,8 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     resp.length  = rma->length;
     iov.iov_base = ptr;
     iov.iov_len  = rma->length;
-    return (uct_tcp_zc_conn_send_answer(conn, &resp, &iov, 1) == UCS_OK) ?
-                   0 : -1;
+    return (uct_tcp_zc_conn_send_answer(conn, &resp, &iov, 1, memh) ==
+            UCS_OK) ? 0 : -1;
 }
 
 /*
@@ -1357,8 +1551,9 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn)
     case UCT_TCP_ZC_RX_EV_KEEPALIVE:
         return 1;
     case UCT_TCP_ZC_RX_EV_DATA:
-        uct_tcp_zc_conn_rx_copy(conn, msg.data, msg.length);
-        if (!msg.last) {
+        if (uct_tcp_zc_conn_rx_copy(conn, msg.data, msg.length) < 0) {
+            return -1;
+        } else if (!msg.last) {
             return 1;
         }
         return (uct_tcp_zc_conn_rx_data_done(conn) == 0) ? 1 : -1;

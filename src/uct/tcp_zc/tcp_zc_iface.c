@@ -85,7 +85,8 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "Most PUT and GET operations per connection which wait for the peer's\n"
      "answer. Beyond it they return UCS_ERR_NO_RESOURCE until answers arrive:\n"
      "this bounds the memory held by GET buffers, and lets UCP queue its\n"
-     "requests instead of writing them all to the socket.",
+     "requests instead of writing them all to the socket. At most 1024: a\n"
+     "target closes the connection of a peer with more.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, max_rma_outstanding),
      UCS_CONFIG_TYPE_UINT},
 
@@ -640,11 +641,8 @@ static void uct_tcp_zc_iface_accept(int id, ucs_event_set_types_t events,
         }
 
         conn->peer_addr = peer_addr;
-        status = uct_tcp_zc_iface_set_sockopts(iface, fd);
-        if (status == UCS_OK) {
-            status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
-                                          UCT_TCP_ZC_CONN_CONNECTED);
-        }
+        status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
+                                      UCT_TCP_ZC_CONN_CONNECTED);
         if (status != UCS_OK) {
             close(fd);
             ucs_free(conn);

@@ -6,7 +6,9 @@
 
 #include "test_tcp_zc_xfer.h"
 
+#include <algorithm>
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 
@@ -276,4 +278,210 @@ UCS_TEST_F(test_tcp_zc_hostile, max_rma_outstanding_is_bounded)
             ucs::to_string(UCT_TCP_ZC_RMA_OUTSTANDING_MAX);
     EXPECT_UCS_OK(open_iface("lo", config));
     close_iface();
+}
+
+
+/*
+ * Regions deregistered while a PUT streams into them or a GET answer is read
+ * from them: no byte is written to, or sent from, memory which was given back
+ * after the deregistration; the connection is closed with an error (the
+ * PUT went on to write into it, and the GET to send from it, before).
+ */
+class test_tcp_zc_dereg : public test_tcp_zc_hostile {
+protected:
+    static const size_t SIZE = 4 * UCS_MBYTE;
+
+    /* copying sends: bytes handed to the kernel zero-copy are read by it
+     * until it releases them, which a deregistration does not wait for */
+    virtual config_map_t peer_config() const
+    {
+        config_map_t config = test_tcp_zc_hostile::peer_config();
+
+        config["ZCOPY"] = "n";
+        return config;
+    }
+
+    virtual void init()
+    {
+        test_tcp_zc_hostile::init();
+        m_region.assign(SIZE, 0);
+        ASSERT_UCS_OK(uct_md_mem_reg(m_md, &m_region[0], SIZE,
+                                     UCT_MD_MEM_ACCESS_ALL, &m_region_memh));
+        m_region_key = ((uct_tcp_zc_memh_t*)m_region_memh)->key;
+    }
+
+    rma_req_t region_req(uint8_t type)
+    {
+        rma_req_t req = rma_req(type, SIZE);
+
+        req.rma.address = (uintptr_t)&m_region[0];
+        req.rma.key     = m_region_key;
+        return req;
+    }
+
+    static size_t count_nonzero(const std::vector<uint8_t> &buffer)
+    {
+        return buffer.size() - std::count(buffer.begin(), buffer.end(), 0);
+    }
+
+    /* the peer: PUT data in chunks, slowly */
+    static void *writer_thread(void *arg)
+    {
+        test_tcp_zc_dereg *self = (test_tcp_zc_dereg*)arg;
+        std::vector<uint8_t> data(65536, 0xee);
+
+        for (size_t sent = 0; sent < SIZE; sent += data.size()) {
+            if (send(self->m_fd, &data[0], data.size(), MSG_NOSIGNAL) !=
+                (ssize_t)data.size()) {
+                break;
+            }
+            usleep(2000);
+        }
+
+        self->m_writer_done = 1;
+        return NULL;
+    }
+
+    struct dereg_args_t {
+        test_tcp_zc_dereg    *self;
+        std::vector<uint8_t> *snapshot;
+    };
+
+    /* deregister once some data arrived; then what the region holds */
+    static void *dereg_thread(void *arg)
+    {
+        dereg_args_t *args       = (dereg_args_t*)arg;
+        test_tcp_zc_dereg *self  = args->self;
+        volatile uint8_t *first  = &self->m_region[0];
+
+        for (int i = 0; (i < 10000) && (*first == 0); ++i) {
+            usleep(1000);
+        }
+        usleep(20000);
+        EXPECT_UCS_OK(uct_md_mem_dereg(self->m_md, self->m_region_memh));
+        *args->snapshot = self->m_region;
+        return NULL;
+    }
+
+    std::vector<uint8_t> m_region;
+    uct_mem_h            m_region_memh;
+    uint64_t             m_region_key;
+    int                  m_fd;
+    volatile int         m_writer_done = 0;
+};
+
+const size_t test_tcp_zc_dereg::SIZE;
+
+
+UCS_TEST_F(test_tcp_zc_dereg, put_stops_at_dereg)
+{
+    static const size_t chunk = 65536;
+    rma_req_t req             = region_req(UCT_TCP_ZC_MSG_PUT);
+    std::vector<uint8_t> data(chunk, 0xee);
+
+    int fd = raw_connect();
+    ASSERT_EQ((ssize_t)(sizeof(req.hdr) + sizeof(req.rma)),
+              send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
+    ASSERT_EQ((ssize_t)chunk, send(fd, &data[0], chunk, 0));
+    ASSERT_TRUE(wait_for([&]() { return m_region[chunk - 1] == 0xee; }));
+
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_md, m_region_memh));
+    std::vector<uint8_t> snapshot = m_region;
+
+    /* the rest of the data comes, and the connection goes */
+    ssize_t ret = send(fd, &data[0], chunk, MSG_NOSIGNAL);
+    EXPECT_EQ((ssize_t)chunk, ret);
+    EXPECT_TRUE(wait_closed(fd));
+    close(fd);
+
+    EXPECT_EQ(chunk, count_nonzero(m_region));
+    EXPECT_TRUE(snapshot == m_region);
+}
+
+UCS_TEST_F(test_tcp_zc_dereg, get_stops_at_dereg)
+{
+    rma_req_t req = region_req(UCT_TCP_ZC_MSG_GET_REQ);
+    std::vector<uint8_t> rx(SIZE + sizeof(uct_tcp_zc_hdr_t));
+    size_t received = 0;
+    ssize_t ret;
+    int rcvbuf = 65536;
+
+    std::fill(m_region.begin(), m_region.end(), 0x77);
+    int fd = raw_connect();
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    ASSERT_EQ((ssize_t)(sizeof(req.hdr) + sizeof(req.rma)),
+              send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
+
+    /* the answer fills the socket, the rest of it waits */
+    for (int i = 0; i < 100; ++i) {
+        progress();
+    }
+
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_md, m_region_memh));
+    /* memory given back and used for something else */
+    std::fill(m_region.begin(), m_region.end(), 0x99);
+
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    ucs_time_t deadline = ucs_get_time() + ucs_time_from_sec(10.0);
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        while ((received < rx.size()) && (ucs_get_time() < deadline)) {
+            ret = recv(fd, &rx[received], rx.size() - received, 0);
+            if (ret > 0) {
+                received += ret;
+            } else if ((ret < 0) && (errno == EAGAIN)) {
+                progress();
+            } else {
+                break;
+            }
+        }
+    }
+    close(fd);
+
+    /* part of the answer came, none of it from the reused memory */
+    EXPECT_LT(received, rx.size());
+    EXPECT_GT(received, sizeof(uct_tcp_zc_hdr_t));
+    EXPECT_EQ(rx.begin() + received,
+              std::find(rx.begin() + sizeof(uct_tcp_zc_hdr_t),
+                        rx.begin() + received, 0x99));
+}
+
+/* Another thread deregisters while progress streams a PUT into the region:
+ * nothing lands after its deregistration returned */
+UCS_TEST_F(test_tcp_zc_dereg, put_dereg_from_thread)
+{
+    rma_req_t req             = region_req(UCT_TCP_ZC_MSG_PUT);
+    std::vector<uint8_t> snapshot;
+    volatile bool done = false;
+    pthread_t writer, deregger;
+
+    m_fd = raw_connect();
+    ASSERT_EQ((ssize_t)(sizeof(req.hdr) + sizeof(req.rma)),
+              send(m_fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
+
+    dereg_args_t args = {this, &snapshot};
+
+    /* the peer sends the data slowly; the other thread deregisters while
+     * it streams in */
+    ASSERT_EQ(0, pthread_create(&writer, NULL, writer_thread, this));
+    ASSERT_EQ(0, pthread_create(&deregger, NULL, dereg_thread, &args));
+
+    ucs_time_t deadline = ucs_get_time() + ucs_time_from_sec(20.0);
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        while (!done && (ucs_get_time() < deadline)) {
+            progress();
+            done = (m_writer_done != 0);
+        }
+    }
+    pthread_join(writer, NULL);
+    pthread_join(deregger, NULL);
+    close(m_fd);
+
+    size_t written = count_nonzero(snapshot);
+    UCS_TEST_MESSAGE << written << " of " << SIZE
+                     << " bytes in the region at its deregistration";
+    EXPECT_GT(written, 0u);
+    EXPECT_LT(written, SIZE);
+    EXPECT_TRUE(snapshot == m_region);
 }

@@ -503,9 +503,11 @@ protected:
             return;
         }
 
-        uct_ep_destroy(m_destroy_ep);
-        m_eps.erase(std::find(m_eps.begin(), m_eps.end(), m_destroy_ep));
+        uct_ep_h ep  = m_destroy_ep;
         m_destroy_ep = NULL;
+        m_eps.erase(std::find(m_eps.begin(), m_eps.end(), ep));
+        /* the completions of its other operations come within the destroy */
+        uct_ep_destroy(ep);
         m_reused     = malloc(sizeof(uct_tcp_zc_ep_t));
         memset(m_reused, 0xff, sizeof(uct_tcp_zc_ep_t));
         ((uct_tcp_zc_ep_t*)m_reused)->conn.state = UCT_TCP_ZC_CONN_CONNECTED;
