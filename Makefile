@@ -43,7 +43,7 @@ build: deps
 	@$(SCRIPTS)/build.sh $(UCX_SRC)
 
 test: deps
-	@$(SCRIPTS)/deps.sh qemu-system-x86 busybox-static
+	@$(SCRIPTS)/deps.sh qemu-system-x86 busybox-static clang
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/test.sh "$$treedir"
 

@@ -4,6 +4,8 @@
 # script creates, so no test can reach an interface of the machine:
 #  - the module's own tests (test_tcp_zc*) with "lo" and a veth pair with
 #    addresses from 198.51.100.0/24 and 2001:db8:5133::/64;
+#  - the module compiled in UCX's release configuration with gcc and clang
+#    (release-build.sh), and a short run of each fuzz target (fuzz.sh);
 #  - UCX's generic UCT tests instantiated for tcp_zc (tcp_zc/*) with "lo" only,
 #    once per zero-copy send engine, with zero-copy forced on for all sizes
 #    (on lo the kernel copies, so the default "auto" would soon stop using it);
@@ -23,7 +25,8 @@
 #   test.sh <tree-build-dir>
 #
 # MODULE_FILTER, GENERIC_FILTER and UCP_FILTER override the gtest filters
-# ("-" skips); UCP_PERFTEST=n, MPI_TEST=n and VM_TEST=n skip those stages.
+# ("-" skips); RELEASE_BUILD=n, FUZZ_TEST=n, UCP_PERFTEST=n, MPI_TEST=n and
+# VM_TEST=n skip those stages.
 #
 
 treedir=$(cd "$1" && pwd)
@@ -191,8 +194,46 @@ rendezvous_check() {
     fi
 }
 
+# run_lines <name> <command...>: a stage which prints one gtest-like line
+# per result ("[       OK ]", "[  FAILED  ]", "[     SKIP ]")
+run_lines() {
+    local name=$1 log=$logdir/$1.log
+    shift
+
+    set +e
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]}
+    set -e
+
+    local p f s
+    p=$(grep -c "^\[       OK \]" "$log" || true)
+    f=$(grep -c "^\[  FAILED  \]" "$log" || true)
+    s=$(grep -c "^\[     SKIP \]" "$log" || true)
+    if [ $((p + f + s)) -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; }
+    then
+        echo "[  FAILED  ] $name: exit status $rc (see $log)"
+        f=$((f + 1))
+    fi
+
+    echo "tcp_zc: $name: $p passed, $f failed, $s skipped" >&2
+    passed=$((passed + p))
+    failed=$((failed + f))
+    skipped=$((skipped + s))
+}
+
 mkdir -p "$logdir"
 run_gtest module veth "$module_filter" TCP_ZC_TEST_VETH="$veth0 $veth1"
+
+# the module compiles without warnings in UCX's release configuration and
+# with clang; the fuzz targets run a short time each
+if [ "${RELEASE_BUILD:-y}" = "y" ]
+then
+    run_lines release-build "$(dirname "$0")/release-build.sh" "$treedir"
+fi
+if [ "${FUZZ_TEST:-y}" = "y" ]
+then
+    run_lines fuzz "$(dirname "$0")/fuzz.sh" --test "$treedir"
+fi
 for engine in errqueue uring
 do
     run_gtest generic-$engine lo "$generic_filter" UCX_TCP_ZC_TX_ENGINE=$engine \
