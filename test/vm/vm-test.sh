@@ -348,6 +348,7 @@ cleanup() {
     pids=()
     $sudo timeout 10 ip -n "$ns" link delete "$ifname" 2>/dev/null || true
     $sudo timeout 10 ip netns delete "$ns" 2>/dev/null || true
+    [ -z "${tmp_probe:-}" ] || rm -rf "$tmp_probe"
 }
 trap cleanup EXIT
 trap 'cleanup; exit 1' INT TERM
@@ -361,6 +362,13 @@ nsip -n "$ns" link set lo up
 nsip -n "$ns" tuntap add dev "$ifname" mode tap
 nsip -n "$ns" addr add "$host_addr/24" dev "$ifname"
 nsip -n "$ns" link set "$ifname" up
+
+# The guest's init binds these back where its tmpfs on /tmp or /run would
+# hide them; a directory under /tmp made here checks that it does
+tmp_probe=$(mktemp -d /tmp/tcp_zc-vm-path.XXXXXX)
+tmp_token=$$-$RANDOM-$RANDOM
+echo "$tmp_token" > "$tmp_probe/token"
+printf '%s\n' "$topdir" "$treedir" "$tmp_probe" > "$logdir/keep-paths"
 
 guest_sh=$logdir/guest.sh
 cat > "$guest_sh" <<EOF
@@ -419,6 +427,10 @@ guest_test() {
     server_pids[$name]=$!
     guest_cmd "$name" "$limit" "$@"
 }
+
+# the tree, its build directory and a directory under /tmp, at their paths
+guest_cmd paths 20 bash -c 'for d in "$@"; do ls -d "$d"; done; \
+    cat "$0/token"' "$tmp_probe" "$topdir/test/vm" "$check"
 
 declare -A server_pids=()
 ucx_env="UCX_NET_DEVICES=$ifname UCX_WARN_UNUSED_ENV_VARS=n"
@@ -588,6 +600,17 @@ else
     fail "the guest did not finish (qemu exit $qemu_rc; see" \
          "$logdir/console.log and $logdir/qemu.log)"
     tail -n 20 "$logdir/console.log" "$logdir/qemu.log" 2>/dev/null || true
+fi
+
+# the guest saw the tree and the directory under /tmp at their host paths
+if [ "$(client_rc paths)" = "0" ] &&
+   [ "$(tail -n 1 "$logdir/paths.log")" = "$tmp_token" ]
+then
+    ok "the guest sees the tree ($topdir), its build ($treedir) and a" \
+       "directory under /tmp ($tmp_probe) at their host paths"
+else
+    fail "the guest does not see the tree or $tmp_probe at its host path:" \
+         "exit $(client_rc paths) (see $logdir/paths.log)"
 fi
 
 # counters <log>: the guest's tcp_zc counter line for the NIC
