@@ -26,12 +26,20 @@
  *                       at least 4 and at most 1024 (default 16 MiB)
  *   -w <n>              buffers (sends or receives) in flight (default 4)
  *   -t <seconds>        time limit of the whole run (default 120)
+ *
+ *   tcp_zc_vm_check hold <dir> <seconds>
+ *
+ * opens UCP's ifaces (UCX_TLS, UCX_NET_DEVICES), creates <dir>/open, waits
+ * until <dir>/release exists (at most <seconds>) and closes them again: the
+ * devmem tests read the NIC while a tcp_zc iface is open and after it
+ * closed (UCX_TCP_ZC_DEVMEM_SETUP).
  */
 
 #include <ucp/api/ucp.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -527,6 +535,54 @@ static int run_server(ucp_worker_h worker, int fd, const size_t *sizes,
     return errors ? 1 : 0;
 }
 
+/* hold: UCP's ifaces open from <dir>/open until <dir>/release */
+static int hold(const char *dir, int seconds)
+{
+    ucp_worker_params_t worker_params;
+    ucp_params_t ctx_params;
+    ucp_context_h context;
+    ucp_worker_h worker;
+    ucs_status_t status;
+    char path[4096];
+    int fd;
+
+    side     = "hold";
+    deadline = now() + seconds;
+    memset(&ctx_params, 0, sizeof(ctx_params));
+    ctx_params.field_mask = UCP_PARAM_FIELD_FEATURES;
+    ctx_params.features   = UCP_FEATURE_TAG;
+    status = ucp_init(&ctx_params, NULL, &context);
+    if (status != UCS_OK) {
+        die("ucp_init: %s", ucs_status_string(status));
+    }
+
+    memset(&worker_params, 0, sizeof(worker_params));
+    worker_params.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+    worker_params.thread_mode = UCS_THREAD_MODE_SINGLE;
+    status = ucp_worker_create(context, &worker_params, &worker);
+    if (status != UCS_OK) {
+        die("ucp_worker_create: %s", ucs_status_string(status));
+    }
+
+    snprintf(path, sizeof(path), "%s/open", dir);
+    fd = open(path, O_CREAT | O_WRONLY, 0644);
+    if (fd < 0) {
+        die("cannot create %s", path);
+    }
+    close(fd);
+
+    snprintf(path, sizeof(path), "%s/release", dir);
+    while (access(path, F_OK) != 0) {
+        check_deadline("waiting for the release");
+        usleep(100000);
+    }
+
+    ucp_worker_destroy(worker);
+    ucp_cleanup(context);
+    printf("hold: released\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES], bytes = 16ul << 20, addr_len, peer_len;
@@ -543,6 +599,10 @@ int main(int argc, char **argv)
     unsigned char bye = 0;
     int num_sizes, window = 4, timeout = 120, is_server, fd, c, rc;
     ucs_status_t status;
+
+    if ((argc == 4) && !strcmp(argv[1], "hold")) {
+        return hold(argv[2], atoi(argv[3]));
+    }
 
     if ((argc < 4) || (strcmp(argv[1], "server") &&
                        strcmp(argv[1], "client"))) {

@@ -56,7 +56,7 @@ aptdir=$vmdir/apt
 logdir=$treedir/vm-logs
 install=$treedir/install
 check=$treedir/tcp_zc_vm_check
-vm_timeout=${TCP_ZC_VM_TIMEOUT:-300}
+vm_timeout=${TCP_ZC_VM_TIMEOUT:-600}
 harness_start=$EPOCHREALTIME
 
 host_addr=198.51.100.1
@@ -329,6 +329,67 @@ vmlinuz=$(find "$kernel_dir/boot" "$moddir" -maxdepth 1 -type f \
 [ -n "$vmlinuz" ] || die "no vmlinuz in $kernel_dir"
 make_initramfs
 
+# ---- the devmem-capable netdevsim (test/vm/netdevsim) ----
+
+# devmem_prepare: sets devmem_dir (the guest's module and tools) or
+# devmem_skip (why not)
+devmem_dir=""
+devmem_skip=""
+devmem_prepare() {
+    local mirror status dir=$vmdir/devmem/$kver start=$EPOCHREALTIME
+
+    if [ "${TCP_ZC_VM_DEVMEM:-y}" != "y" ]
+    then
+        devmem_skip="TCP_ZC_VM_DEVMEM=${TCP_ZC_VM_DEVMEM}"
+        return 0
+    fi
+    # the chroot's debootstrap; ncdevmem and the guest's checks use ethtool
+    if ! "$topdir/contrib/tcp_zc/deps.sh" debootstrap ethtool >&2
+    then
+        devmem_skip="cannot install debootstrap and ethtool"
+        return 0
+    fi
+    mirror=$(cat "$aptdir/sources.list" 2>/dev/null |
+             awk '{ for (i = 2; i <= NF; ++i) if ($i ~ /:\/\//) {
+                        print $i; exit } }')
+    [ -n "$mirror" ] ||
+        mirror=$(awk '$1 == "URIs:" { print $2; exit }' \
+                     "$aptdir/sources.list.d/unstable.sources" 2>/dev/null)
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+    if ! timeout 1800 "$srcdir/netdevsim/build.sh" "$vmdir" "$kver" \
+             "$mirror"
+    then
+        devmem_skip="test/vm/netdevsim/build.sh failed"
+        return 0
+    fi
+    status=$(cat "$dir/status" 2>/dev/null || echo "skip: no status")
+    devmem_wall=$(awk -v a="$start" -v b="$EPOCHREALTIME" \
+                      'BEGIN { printf "%.1f", b - a }')
+    if [ "$status" != "ok" ]
+    then
+        devmem_skip=${status#skip: }
+        return 0
+    fi
+    devmem_dir=$treedir/vm-devmem
+    rm -rf "$devmem_dir"
+    mkdir -p "$devmem_dir"
+    cp -r "$dir/netdevsim.ko" "$dir/ncdevmem" "$dir/ynl" "$devmem_dir/"
+    [ ! -f "$dir/iou-zcrx" ] || cp "$dir/iou-zcrx" "$devmem_dir/"
+    # psample, which netdevsim needs, from the kernel's own modules
+    initrd_dir=$devmem_dir/psample
+    mkdir -p "$initrd_dir/lib/modules"
+    : > "$initrd_dir/lib/modules/load"
+    mod_seen=()
+    add_module psample
+    if [ -f "$initrd_dir/lib/modules/psample.ko" ]
+    then
+        mv "$initrd_dir/lib/modules/psample.ko" "$devmem_dir/"
+    fi
+    rm -rf "$initrd_dir"
+}
+devmem_wall=0
+devmem_prepare
+
 # ---- the test program ----
 
 timeout 300 gcc -O2 -Wall -Werror -I"$install/include" -o "$check" \
@@ -460,6 +521,13 @@ if [ -x "$caps" ]
 then
     guest_cmd caps 60 "$caps" --probe-bind $ifname
     guest_cmd caps-json 60 "$caps" --json $ifname
+fi
+
+# the devmem tests on two netdevsim ports inside the guest
+if [ -n "$devmem_dir" ]
+then
+    guest_cmd devmem 480 bash "$srcdir/devmem-guest.sh" "$devmem_dir" \
+        /tmp/vm-results "$install" "$check"
 fi
 
 # api:test:layout:size:iterations
@@ -779,6 +847,29 @@ then
 else
     fail "capability report: ucx_tcp_zc_caps exit $(client_rc caps)," \
          "$(client_rc caps-json) --json (see $logdir/caps.log)"
+fi
+
+# the devmem tests' own verdicts
+if [ -n "$devmem_skip" ]
+then
+    skip "devmem tests on the patched netdevsim: $devmem_skip"
+elif [ -z "$(client_rc devmem)" ]
+then
+    fail "devmem tests: the guest never ran them"
+else
+    while IFS= read -r line
+    do
+        case "$line" in
+        PASS:*) ok "devmem: ${line#PASS: }" ;;
+        FAIL:*) fail "devmem: ${line#FAIL: }" ;;
+        SKIP:*) skip "devmem: ${line#SKIP: }" ;;
+        esac
+    done < "$logdir/devmem-results"
+    [ -s "$logdir/devmem-results" ] ||
+        fail "devmem tests: no results (exit $(client_rc devmem), see" \
+             "$logdir/devmem.log)"
+    grep "^devmem: " "$logdir/devmem.log" | grep -v "^devmem: [A-Z]*:" |
+        sed 's/^/    guest /' || true
 fi
 
 perf_table=""
