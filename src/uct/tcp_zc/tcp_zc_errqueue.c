@@ -108,8 +108,11 @@ ucs_status_t uct_tcp_zc_errqueue_parse(const struct msghdr *msg,
  */
 int uct_tcp_zc_errqueue_read(int fd, uct_tcp_zc_errqueue_cb_t cb, void *arg)
 {
-    char control[CMSG_SPACE(sizeof(struct sock_extended_err)) +
-                 CMSG_SPACE(sizeof(struct sockaddr_in6))];
+    union {
+        struct cmsghdr align; /* cmsg headers are read in place */
+        char           buf[CMSG_SPACE(sizeof(struct sock_extended_err)) +
+                           CMSG_SPACE(sizeof(struct sockaddr_in6))];
+    } control;
     struct msghdr msg;
     uct_tcp_zc_zc_notif_t notif;
     ucs_status_t status;
@@ -119,8 +122,8 @@ int uct_tcp_zc_errqueue_read(int fd, uct_tcp_zc_errqueue_cb_t cb, void *arg)
     count = 0;
     for (i = 0; i < UCT_TCP_ZC_ERRQUEUE_READ_MAX; ++i) {
         memset(&msg, 0, sizeof(msg));
-        msg.msg_control    = control;
-        msg.msg_controllen = sizeof(control);
+        msg.msg_control    = control.buf;
+        msg.msg_controllen = sizeof(control.buf);
 
         ret = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
         if (ret < 0) {

@@ -88,7 +88,8 @@ typedef struct uct_tcp_zc_rx_msg {
  * @param is_request  Whether the peer sends requests (accepted connection:
  *                    the stream starts with a hello) or answers.
  * @param max_am      Largest active message payload; the caller's buffer
- *                    must hold a header and this many bytes.
+ *                    must hold a message header and the larger of this many
+ *                    bytes and an RMA header (and a hello).
  */
 void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int is_request, size_t max_am);
 

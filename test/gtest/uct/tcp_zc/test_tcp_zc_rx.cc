@@ -44,6 +44,11 @@ protected:
         return h;
     }
 
+    static void append_hdr(bytes_t &stream, const uct_tcp_zc_hdr_t &h)
+    {
+        append(stream, &h, sizeof(h));
+    }
+
     static void append_hello(bytes_t &stream)
     {
         uct_tcp_zc_hello_t hello;
@@ -181,156 +186,99 @@ UCS_TEST_F(test_tcp_zc_rx, answers)
 
 UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
 {
-    struct bad_t {
-        std::string name, error;
-        bool        is_request;
-        bytes_t     stream;
+    typedef void (*build_t)(bytes_t &stream);
+    static const size_t hello = sizeof(uct_tcp_zc_hello_t);
+    static const struct {
+        const char *name;
+        const char *error;
+        bool       is_request;
+        build_t    build;
+    } bad[] = {
+        {"am_id 200", "am_id", true, [](bytes_t &b) {
+             append_hello(b);
+             append_am(b, 200, 16);
+         }},
+        {"am_id UCT_AM_ID_MAX", "am_id", true, [](bytes_t &b) {
+             append_hello(b);
+             append_am(b, UCT_AM_ID_MAX, 0);
+         }},
+        {"AM longer than a segment", "active message length", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_AM, MAX_AM + 1));
+         }},
+        {"reserved byte", "header reserved field", true, [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0));
+             b[hello + offsetof(uct_tcp_zc_hdr_t, reserved)] = 1;
+         }},
+        {"version", "header version", true, [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0));
+             b[hello + offsetof(uct_tcp_zc_hdr_t, version)] += 1;
+         }},
+        {"unknown type", "message type", true, [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_LAST, 0));
+         }},
+        {"answer from a requester", "answer type from a requester", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_GET_RESP, 0));
+         }},
+        {"RMA with am_id", "am_id of an RMA request", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_GET_REQ, 8);
+             b[hello + offsetof(uct_tcp_zc_hdr_t, am_id)] = 1;
+         }},
+        {"PUT lengths differ", "PUT length", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_PUT, 8);
+             b[hello + offsetof(uct_tcp_zc_hdr_t, length)] = 9;
+         }},
+        {"RMA too long", "RMA length", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_GET_REQ,
+                        UCT_TCP_ZC_RMA_MAX_LENGTH + 1);
+         }},
+        {"RMA address wraps", "RMA address", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_GET_REQ, 16, UINT64_MAX - 8);
+         }},
+        {"GET request with data", "GET request length", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_GET_REQ, 8);
+             b[hello + offsetof(uct_tcp_zc_hdr_t, length)] = 8;
+         }},
+        {"hello magic", "hello magic", true, [](bytes_t &b) {
+             append_hello(b);
+             b[0] ^= 1;
+         }},
+        {"hello family", "hello address family", true, [](bytes_t &b) {
+             append_hello(b);
+             b[offsetof(uct_tcp_zc_hello_t, sa_family)] = AF_UNIX;
+         }},
+        {"hello reserved", "hello reserved field", true, [](bytes_t &b) {
+             append_hello(b);
+             b[offsetof(uct_tcp_zc_hello_t, reserved)] = 1;
+         }},
+        {"request from a target", "request type from a target", false,
+         [](bytes_t &b) { append_am(b, 0, 0); }},
+        {"PUT ack with data", "PUT acknowledgement header", false,
+         [](bytes_t &b) { append_hdr(b, hdr(UCT_TCP_ZC_MSG_PUT_ACK, 1)); }},
+        {"GET response too long", "GET response length", false,
+         [](bytes_t &b) {
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_GET_RESP,
+                               UCT_TCP_ZC_RMA_MAX_LENGTH + 1));
+         }}
     };
-    std::vector<bad_t> bad;
-    uct_tcp_zc_hdr_t h;
-    bad_t b;
 
-    b.is_request = true;
+    for (size_t i = 0; i < ucs_static_array_size(bad); ++i) {
+        bytes_t stream;
 
-    b.name  = "am_id 200";
-    b.error = "am_id";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_am(b.stream, 200, 16);
-    bad.push_back(b);
-
-    b.name  = "am_id UCT_AM_ID_MAX";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_am(b.stream, UCT_AM_ID_MAX, 0);
-    bad.push_back(b);
-
-    b.name  = "AM longer than a segment";
-    b.error = "active message length";
-    b.stream.clear();
-    append_hello(b.stream);
-    h = hdr(UCT_TCP_ZC_MSG_AM, MAX_AM + 1);
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "reserved byte";
-    b.error = "header reserved field";
-    b.stream.clear();
-    append_hello(b.stream);
-    h          = hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0);
-    h.reserved = 1;
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "version";
-    b.error = "header version";
-    b.stream.clear();
-    append_hello(b.stream);
-    h         = hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0);
-    h.version = UCT_TCP_ZC_VERSION + 1;
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "unknown type";
-    b.error = "message type";
-    b.stream.clear();
-    append_hello(b.stream);
-    h = hdr(UCT_TCP_ZC_MSG_LAST, 0);
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "answer from a requester";
-    b.error = "answer type from a requester";
-    b.stream.clear();
-    append_hello(b.stream);
-    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 0);
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "RMA with am_id";
-    b.error = "am_id of an RMA request";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 8);
-    b.stream[sizeof(uct_tcp_zc_hello_t) + 1] = 1;
-    bad.push_back(b);
-
-    b.name  = "PUT lengths differ";
-    b.error = "PUT length";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_rma(b.stream, UCT_TCP_ZC_MSG_PUT, 8);
-    b.stream[sizeof(uct_tcp_zc_hello_t) + 4] = 9;
-    bad.push_back(b);
-
-    b.name  = "RMA too long";
-    b.error = "RMA length";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ,
-               UCT_TCP_ZC_RMA_MAX_LENGTH + 1);
-    bad.push_back(b);
-
-    b.name  = "RMA address wraps";
-    b.error = "RMA address";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 16, UINT64_MAX - 8);
-    bad.push_back(b);
-
-    b.name  = "GET request with data";
-    b.error = "GET request length";
-    b.stream.clear();
-    append_hello(b.stream);
-    append_rma(b.stream, UCT_TCP_ZC_MSG_GET_REQ, 8);
-    b.stream[sizeof(uct_tcp_zc_hello_t) + 4] = 8;
-    bad.push_back(b);
-
-    b.name  = "hello magic";
-    b.error = "hello magic";
-    b.stream.clear();
-    append_hello(b.stream);
-    b.stream[0] ^= 1;
-    bad.push_back(b);
-
-    b.name  = "hello family";
-    b.error = "hello address family";
-    b.stream.clear();
-    append_hello(b.stream);
-    b.stream[offsetof(uct_tcp_zc_hello_t, sa_family)] = AF_UNIX;
-    bad.push_back(b);
-
-    b.name  = "hello reserved";
-    b.error = "hello reserved field";
-    b.stream.clear();
-    append_hello(b.stream);
-    b.stream[offsetof(uct_tcp_zc_hello_t, reserved)] = 1;
-    bad.push_back(b);
-
-    b.is_request = false;
-
-    b.name  = "request from a target";
-    b.error = "request type from a target";
-    b.stream.clear();
-    append_am(b.stream, 0, 0);
-    bad.push_back(b);
-
-    b.name  = "PUT ack with data";
-    b.error = "PUT acknowledgement header";
-    b.stream.clear();
-    h = hdr(UCT_TCP_ZC_MSG_PUT_ACK, 1);
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    b.name  = "GET response too long";
-    b.error = "GET response length";
-    b.stream.clear();
-    h = hdr(UCT_TCP_ZC_MSG_GET_RESP, UCT_TCP_ZC_RMA_MAX_LENGTH + 1);
-    append(b.stream, &h, sizeof(h));
-    bad.push_back(b);
-
-    for (size_t i = 0; i < bad.size(); ++i) {
-        std::string result = parse(bad[i].is_request, bad[i].stream);
+        bad[i].build(stream);
+        std::string result = parse(bad[i].is_request, stream);
         size_t pos         = result.find("E:");
 
         ASSERT_NE(std::string::npos, pos) << bad[i].name << ": " << result;
