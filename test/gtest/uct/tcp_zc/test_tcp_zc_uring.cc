@@ -17,6 +17,7 @@ extern "C" {
 #include <sys/socket.h>
 #include <unistd.h>
 #include <set>
+#include <vector>
 #include <string>
 
 
@@ -178,7 +179,7 @@ UCS_TEST_F(test_tcp_zc_uring, failed_submit_not_sent_again)
 UCS_TEST_F(test_tcp_zc_uring, completions_bounded)
 {
     static const unsigned max_attempts = 64;
-    send_t sends[max_attempts];
+    std::vector<send_t> sends(max_attempts); /* never reallocated */
     std::string expected;
     ucs_status_t status;
     unsigned count;
