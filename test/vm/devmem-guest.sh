@@ -81,6 +81,9 @@ wait_listen() {
     return 1
 }
 
+# the kernel log from here on must have no warning
+klog_start=$(dmesg | wc -l)
+
 # ---- the device ----
 
 mountpoint -q /sys/kernel/debug ||
@@ -453,6 +456,34 @@ else
 fi
 say "iou-zcrx done at $(elapsed)"
 
+# ---- teardown: the ports, the module, and the kernel's log ----
+
+# page pools with pages in flight hold the bus device (their DMA mapping):
+# netdevsim could be unloaded only once they are gone, so it stays loaded
 ip netns delete $rx_ns
 ip netns delete $tx_ns
+echo 11 > /sys/bus/netdevsim/del_device
+rc=$?
+echo 12 > /sys/bus/netdevsim/del_device || rc=$?
+sleep 5
+timeout 60 python3 "$dir/ynl/pyynl/cli.py" --no-schema \
+    --spec "$dir/ynl/specs/netdev.yaml" --dump page-pool-get --output-json \
+    > "$res/devmem-pools.json" 2>&1
+busy=$(tr -d '\n ' < "$res/devmem-pools.json" |
+       grep -o '"inflight":[0-9]*' | grep -vc '"inflight":0$')
+say "page pools with pages in flight 5 s after the devices went: $busy" \
+    "(see $res/devmem-pools.json)"
+dmesg | tail -n +$((klog_start + 1)) > "$res/devmem-dmesg.log"
+bad=$(grep -c "WARNING\|BUG\|Call Trace" "$res/devmem-dmesg.log")
+if [ "$rc" = "0" ] && [ "$bad" -eq 0 ]
+then
+    result PASS "teardown: both devices deleted; no warning in the kernel's" \
+           "log since netdevsim was loaded" \
+           "($(wc -l < "$res/devmem-dmesg.log") lines)"
+else
+    result FAIL "teardown: del_device exit $rc, $bad warning lines in the" \
+           "kernel's log: $(grep -m 2 "WARNING\|BUG\|Call Trace" \
+           "$res/devmem-dmesg.log" | paste -sd ';')"
+fi
+say "teardown done at $(elapsed)"
 exit 0
