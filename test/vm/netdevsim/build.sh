@@ -39,10 +39,12 @@ mkdir -p "$top"
 exec 8> "$top/.lock"
 flock -w 1200 8 || { log "$top is locked for 20 minutes"; exit 1; }
 
-# the products are kept per kernel, with the sources they were built from
+# the products are kept per kernel, with the sources they were built from;
+# a skip is tried again next time (the network may be back)
 stamp=$(cat "$srcdir/netdevsim-devmem.patch" "$srcdir/nsim_devmem.c" \
             "$srcdir/nsim_devmem.h" "$srcdir/build.sh" | md5sum | cut -c1-16)
-if [ -f "$out/status" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]
+if [ "$(cat "$out/status" 2>/dev/null)" = "ok" ] &&
+   [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ]
 then
     log "kept in $out: $(cat "$out/status")"
     exit 0
