@@ -1411,9 +1411,14 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
     struct iovec iov;
     void *ptr;
 
-    if (uct_tcp_zc_md_access_get(uct_tcp_zc_iface_md(conn->iface), rma->key,
-                                 rma->address, rma->length, &ptr,
-                                 &memh) != UCS_OK) {
+    if ((rma->length == 0) && (rma->key == 0)) {
+        /* an empty access without a remote key (UCT_INVALID_RKEY, which
+         * UCT allows for it) touches nothing; keys are never 0 */
+        ptr  = NULL;
+        memh = NULL;
+    } else if (uct_tcp_zc_md_access_get(uct_tcp_zc_iface_md(conn->iface),
+                                        rma->key, rma->address, rma->length,
+                                        &ptr, &memh) != UCS_OK) {
         uct_tcp_zc_conn_protocol_error(conn, "remote access outside of a "
                                              "registered memory region");
         return -1;

@@ -194,7 +194,7 @@ UCS_TEST_F(test_tcp_zc_hostile, am_id_out_of_range)
     close(fd);
 }
 
-/* A zero-length GET or PUT names a registration too */
+/* A zero-length GET or PUT with a key names a registration too */
 UCS_TEST_F(test_tcp_zc_hostile, zero_length_rma_unknown_key)
 {
     static const uint8_t types[] = {UCT_TCP_ZC_MSG_GET_REQ,
@@ -211,19 +211,26 @@ UCS_TEST_F(test_tcp_zc_hostile, zero_length_rma_unknown_key)
         close(fd);
     }
 
-    /* with the right key, the GET is answered */
-    rma_req_t req = rma_req(UCT_TCP_ZC_MSG_GET_REQ, 0);
-    uct_tcp_zc_hdr_t resp;
-    int fd = raw_connect();
-    ASSERT_EQ((ssize_t)sizeof(req.hdr) + (ssize_t)sizeof(req.rma),
-              send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
-    fcntl(fd, F_SETFL, O_NONBLOCK);
-    ASSERT_TRUE(wait_for([&]() {
-        return recv(fd, &resp, sizeof(resp), MSG_PEEK) == sizeof(resp);
-    }));
-    EXPECT_EQ(UCT_TCP_ZC_MSG_GET_RESP, resp.type);
-    EXPECT_EQ(0u, resp.length);
-    close(fd);
+    /* with the right key, or with none (key 0: UCT_INVALID_RKEY, which UCT
+     * allows for an empty access, and no registration has), the GET is
+     * answered */
+    const uint64_t keys[] = {m_key, 0};
+    for (size_t i = 0; i < ucs_static_array_size(keys); ++i) {
+        rma_req_t req = rma_req(UCT_TCP_ZC_MSG_GET_REQ, 0);
+        uct_tcp_zc_hdr_t resp;
+
+        req.rma.key = keys[i];
+        int fd      = raw_connect();
+        ASSERT_EQ((ssize_t)sizeof(req.hdr) + (ssize_t)sizeof(req.rma),
+                  send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        ASSERT_TRUE(wait_for([&]() {
+            return recv(fd, &resp, sizeof(resp), MSG_PEEK) == sizeof(resp);
+        })) << "key " << keys[i];
+        EXPECT_EQ(UCT_TCP_ZC_MSG_GET_RESP, resp.type);
+        EXPECT_EQ(0u, resp.length);
+        close(fd);
+    }
 }
 
 /* GET requests whose answers are never read: the receiver's memory stays
@@ -413,6 +420,10 @@ UCS_TEST_F(test_tcp_zc_dereg, get_stops_at_dereg)
               send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
 
     /* the answer fills the socket, the rest of it waits */
+    ASSERT_TRUE(wait_for([&]() {
+        return recv(fd, &rx[0], rx.size(), MSG_PEEK | MSG_DONTWAIT) >=
+               (ssize_t)sizeof(uct_tcp_zc_hdr_t);
+    }));
     for (int i = 0; i < 100; ++i) {
         progress();
     }
