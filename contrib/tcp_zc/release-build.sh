@@ -7,7 +7,8 @@
 #  - release: UCX's own contrib/configure-release (no logging, debug code,
 #    assertions or parameter checks, as distributions build UCX), with gcc
 #    (obj-release) and with clang (obj-release-clang);
-#  - debug: the configuration of build.sh with clang (obj-clang), when asked.
+#  - debug: the configuration of build.sh (assertions, logging, parameter
+#    checks), with clang (obj-clang).
 # Only what the module needs is compiled: ucm, ucs, uct and the module (with
 # UCX's -Werror). A warning in a tcp_zc file fails its build. One line per
 # build, "[       OK ] release build gcc" or "[  FAILED  ] ...", and exits
@@ -16,11 +17,11 @@
 #   release-build.sh <tree-build-dir>
 #
 # RELEASE_BUILDS lists the builds, "<config>:<compiler>" (default
-# "release:gcc release:clang"; also "debug:clang").
+# "release:gcc release:clang debug:clang").
 #
 
 treedir=$(cd "$1" && pwd)
-builds=${RELEASE_BUILDS:-release:gcc release:clang}
+builds=${RELEASE_BUILDS:-release:gcc release:clang debug:clang}
 jobs=${JOBS:-2}
 
 log() { echo "tcp_zc: $*" >&2; }
