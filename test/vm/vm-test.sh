@@ -27,7 +27,13 @@
 #    UCX's tcp side by side (TCG timings: evidence that the path works, no
 #    performance figures);
 #  - the capability report (ucx_tcp_zc_caps --probe-bind) of the guest's NIC,
-#    where the tree has it: it must say yes to MSG_ZEROCOPY and io_uring.
+#    where the tree has it: it must say yes to MSG_ZEROCOPY and io_uring;
+#  - the devmem tests (devmem-guest.sh) on a devmem-capable netdevsim, which
+#    netdevsim/build.sh builds for the guest's kernel: the kernel's ncdevmem
+#    RX and TX, tcp_zc's capability report and DEVMEM_SETUP, iou-zcrx;
+#    reported as skipped with the reason where it cannot be built
+#    (TCP_ZC_VM_DEVMEM=n leaves them out);
+#  - the tree seen at its own path in the guest, even under /tmp.
 # Prints "[ OK ]"/"[ FAILED ]"/"[ SKIP ]" per check, the guest's counter
 # lines, the perftest table and the wall time, and ends with "N passed,
 # N failed, N skipped"; exits non-zero if a check failed.
@@ -42,7 +48,7 @@
 # network the newest one there is used. Needs root (or sudo), /dev/net/tun,
 # qemu-system-x86 and busybox-static ("make test-vm" installs them).
 #
-# TCP_ZC_VM_TIMEOUT limits the guest's run (default 300 s); ENGINES (default
+# TCP_ZC_VM_TIMEOUT limits the guest's run (default 600 s); ENGINES (default
 # "errqueue uring"), SIZES (comma-separated), WINDOW (sends in flight, 4),
 # RNDV_WINDOW (in the rendezvous runs, 1) and PERF_TESTS (api:test:layout:
 # size:iterations, empty for none) change the tests.
