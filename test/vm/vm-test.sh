@@ -386,7 +386,12 @@ devmem_prepare() {
     mkdir -p "$initrd_dir/lib/modules"
     : > "$initrd_dir/lib/modules/load"
     mod_seen=()
-    add_module psample
+    if ! (add_module psample)
+    then
+        devmem_skip="the guest's kernel has no psample module"
+        devmem_dir=""
+        return 0
+    fi
     if [ -f "$initrd_dir/lib/modules/psample.ko" ]
     then
         mv "$initrd_dir/lib/modules/psample.ko" "$devmem_dir/"
