@@ -887,12 +887,18 @@ static int uct_tcp_zc_conn_tx_write(uct_tcp_zc_conn_t *conn,
 ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
 {
     uct_tcp_zc_tx_t *tx;
-    int ret;
+    int ret, locked;
 
     while (!ucs_queue_is_empty(&conn->tx_queue)) {
         tx  = ucs_queue_head_elem_non_empty(&conn->tx_queue, uct_tcp_zc_tx_t,
                                             queue);
-        if ((tx->memh != NULL) &&
+        /* a GET answer reads the region while it has bytes to write (not
+         * once io_uring sends it, or when only its result is due: the
+         * region may be gone by then, legitimately) */
+        locked = (tx->memh != NULL) &&
+                 !(tx->flags & UCT_TCP_ZC_TX_FLAG_BUSY) &&
+                 (tx->iov_index < tx->iovcnt);
+        if (locked &&
             !uct_tcp_zc_md_access_lock(uct_tcp_zc_iface_md(conn->iface),
                                        tx->memh)) {
             uct_tcp_zc_conn_fail(conn, UCS_ERR_IO_ERROR, UCS_LOG_LEVEL_ERROR,
@@ -902,7 +908,7 @@ ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn)
         }
 
         ret = uct_tcp_zc_conn_tx_write(conn, tx);
-        if (tx->memh != NULL) {
+        if (locked) {
             uct_tcp_zc_md_access_unlock(uct_tcp_zc_iface_md(conn->iface),
                                         tx->memh);
         }
