@@ -20,8 +20,11 @@
 #include <ucs/sys/compiler_def.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/udmabuf.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -328,21 +331,57 @@ static void uct_tcp_zc_caps_steering(uct_tcp_zc_caps_t *caps)
     ucs_free(table);
 }
 
+/* A udmabuf of a sealed memfd, -1 where the kernel has no /dev/udmabuf */
+static int uct_tcp_zc_caps_udmabuf(int memfd)
+{
+    struct udmabuf_create create = {
+        .memfd  = memfd,
+        .flags  = UDMABUF_FLAGS_CLOEXEC,
+        .offset = 0,
+        .size   = UCT_TCP_ZC_CAPS_MEMFD_SIZE
+    };
+    int dev, fd;
+
+    if (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+        return -1;
+    }
+
+    dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+    if (dev < 0) {
+        return -1;
+    }
+
+    fd = ioctl(dev, UDMABUF_CREATE, &create);
+    close(dev);
+    return fd;
+}
+
 /* Offer a memfd: a device which gets past the driver checks refuses it as
- * not a dmabuf */
-static void uct_tcp_zc_caps_bind(uct_tcp_zc_caps_t *caps, uct_tcp_zc_req_t req)
+ * not a dmabuf. With UCT_TCP_ZC_CAPS_PROBE_DMABUF, a udmabuf where the kernel
+ * has one: the kernel checks the queue (header split, hds-thresh, the queue
+ * API) only with a dmabuf it can bind, and the binding goes away at once
+ * (which restarts the queue twice). */
+static void uct_tcp_zc_caps_bind(uct_tcp_zc_caps_t *caps, uct_tcp_zc_req_t req,
+                                 unsigned flags)
 {
     uct_tcp_zc_netdev_binding_t *binding;
     uct_tcp_zc_genl_err_t err;
     ucs_status_t status;
     uint32_t queue;
-    int fd;
+    int fd, dmabuf = -1;
 
-    fd = memfd_create("tcp_zc caps", MFD_CLOEXEC);
+    fd = memfd_create("tcp_zc caps", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if ((fd < 0) || (ftruncate(fd, UCT_TCP_ZC_CAPS_MEMFD_SIZE) != 0)) {
         uct_tcp_zc_caps_set(caps, req, UCT_TCP_ZC_REQ_STATE_UNKNOWN,
                             "memfd_create: %m");
         goto out;
+    }
+
+    dmabuf = (flags & UCT_TCP_ZC_CAPS_PROBE_DMABUF) ?
+                     uct_tcp_zc_caps_udmabuf(fd) : -1;
+    if (dmabuf >= 0) {
+        close(fd);
+        fd = dmabuf;
     }
 
     queue  = (caps->num_rx_queues > 0) ? (caps->num_rx_queues - 1) : 0;
@@ -352,12 +391,15 @@ static void uct_tcp_zc_caps_bind(uct_tcp_zc_caps_t *caps, uct_tcp_zc_req_t req)
                      uct_tcp_zc_netdev_bind_tx(caps->ifindex, fd, &binding,
                                                &err);
     if (status == UCS_OK) {
-        /* not expected from a memfd: let it go at once */
+        /* a probe: let it go at once */
         uct_tcp_zc_netdev_binding_destroy(binding);
         uct_tcp_zc_caps_set(caps, req, UCT_TCP_ZC_REQ_STATE_YES,
-                            "the kernel bound a memfd");
-    } else if ((err.error == EBADF) ||
-               ((err.error == EINVAL) && (strstr(err.msg, "dmabuf") != NULL))) {
+                            "the kernel bound a %s and let it go",
+                            (dmabuf >= 0) ? "udmabuf" : "memfd");
+    } else if ((dmabuf < 0) &&
+               ((err.error == EBADF) ||
+                ((err.error == EINVAL) &&
+                 (strstr(err.msg, "dmabuf") != NULL)))) {
         /* past the device checks, stopped at the buffer */
         uct_tcp_zc_caps_set(caps, req, UCT_TCP_ZC_REQ_STATE_YES,
                             "the device passed the kernel's checks; a memfd "
@@ -409,7 +451,7 @@ static void uct_tcp_zc_caps_devmem(uct_tcp_zc_caps_t *caps, unsigned flags)
             uct_tcp_zc_caps_set(caps, req, UCT_TCP_ZC_REQ_STATE_NO,
                                 "the kernel has no such netdev command");
         } else {
-            uct_tcp_zc_caps_bind(caps, req);
+            uct_tcp_zc_caps_bind(caps, req, flags);
         }
     }
 }

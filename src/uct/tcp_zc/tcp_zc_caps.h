@@ -72,7 +72,9 @@ typedef struct uct_tcp_zc_caps {
 enum {
     UCT_TCP_ZC_CAPS_SEND       = UCS_BIT(0), /* the send engines */
     UCT_TCP_ZC_CAPS_DEVMEM     = UCS_BIT(1), /* the devmem requirements */
-    UCT_TCP_ZC_CAPS_PROBE_BIND = UCS_BIT(2)  /* bind-rx/tx with a memfd */
+    UCT_TCP_ZC_CAPS_PROBE_BIND = UCS_BIT(2), /* bind-rx/tx with a memfd */
+    /* with PROBE_BIND: a real bind of a udmabuf, released at once */
+    UCT_TCP_ZC_CAPS_PROBE_DMABUF = UCS_BIT(3)
 };
 
 

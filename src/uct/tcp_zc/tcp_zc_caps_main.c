@@ -148,11 +148,14 @@ static void uct_tcp_zc_caps_usage(const char *prog)
            "network device, and whether\nit is there, with the reason. "
            "Without devices, all of this machine's.\n\n"
            "  -j, --json        print JSON\n"
-           "  -b, --probe-bind  offer a memfd to bind-rx/bind-tx: the kernel "
-           "refuses it,\n"
-           "                    and how tells whether the device could bind "
-           "a dmabuf\n"
-           "                    (a memfd is never bound: nothing changes)\n"
+           "  -b, --probe-bind  bind a udmabuf to the last RX queue and for "
+           "TX, and let\n"
+           "                    it go at once (the queue restarts twice); "
+           "without\n"
+           "                    /dev/udmabuf, offer a memfd, which the kernel "
+           "refuses\n"
+           "                    (how tells whether the device could bind a "
+           "dmabuf)\n"
            "  -h, --help        this text\n",
            prog);
 }
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
             json = 1;
             break;
         case 'b':
-            flags |= UCT_TCP_ZC_CAPS_PROBE_BIND;
+            flags |= UCT_TCP_ZC_CAPS_PROBE_BIND | UCT_TCP_ZC_CAPS_PROBE_DMABUF;
             break;
         case 'h':
             uct_tcp_zc_caps_usage(argv[0]);
