@@ -66,9 +66,9 @@ uct_tcp_zc_rx_data_begin(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
                          size_t consumed, uint64_t length,
                          uct_tcp_zc_rx_event_t event)
 {
-    rx->state      = UCT_TCP_ZC_RX_DATA;
-    rx->remaining  = length;
-    msg->consumed  = consumed;
+    rx->state     = UCT_TCP_ZC_RX_DATA;
+    rx->remaining = length;
+    msg->consumed = consumed;
     return event;
 }
 
