@@ -1729,6 +1729,12 @@ void uct_tcp_zc_conn_uring_comp(void *arg, const uct_tcp_zc_uring_comp_t *comp)
             if (conn != NULL) {
                 uct_tcp_zc_tx_advance(tx, comp->res);
             }
+        } else if ((comp->res == -ENOMEM) || (comp->res == -ENOBUFS)) {
+            /* the pages could not be pinned (an unprivileged user's
+             * locked-memory limit) and nothing was sent: send it with a
+             * copy, as the error queue engine does */
+            tx->flags &= ~UCT_TCP_ZC_TX_FLAG_ZCOPY;
+            UCT_TCP_ZC_IFACE_STAT(iface, FALLBACK_NOBUFS, 1);
         } else if ((comp->res < 0) && (conn != NULL)) {
             conn->zc.uring_err = -comp->res;
         }

@@ -382,6 +382,8 @@ protected:
     }
 };
 
+const unsigned test_tcp_zc_rma_limit::MAX_OUTSTANDING;
+
 
 /*
  * At most MAX_RMA_OUTSTANDING PUT/GET operations wait for their answers; the

@@ -192,6 +192,8 @@ protected:
     std::vector<std::string> m_rx_data;
 };
 
+const size_t test_tcp_zc_zcopy::THRESH;
+
 
 /*
  * Active messages around the threshold, many in flight: every completion
@@ -271,8 +273,15 @@ UCS_TEST_P(test_tcp_zc_zcopy, put_completion_after_release)
                 << "size " << sizes[i];
     }
 
-    EXPECT_GE(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_BYTES),
-              THRESH + THRESH + 1 + 9 * UCS_MBYTE);
+    if (counter(UCT_TCP_ZC_IFACE_STAT_FALLBACK_NOBUFS) == 0) {
+        EXPECT_GE(counter(UCT_TCP_ZC_IFACE_STAT_ZCOPY_BYTES),
+                  THRESH + THRESH + 1 + 9 * UCS_MBYTE);
+    } else {
+        /* an unprivileged user's locked-memory limit: the kernel could not
+         * pin the pages of the largest sends, which went as copies */
+        UCS_TEST_MESSAGE << counter(UCT_TCP_ZC_IFACE_STAT_FALLBACK_NOBUFS)
+                         << " sends copied at the locked-memory limit";
+    }
     flush_ep(ep);
     uct_rkey_release(m_component, &rkey);
     ASSERT_UCS_OK(uct_md_mem_dereg(m_md, dst_memh));
