@@ -17,11 +17,12 @@
 #   release-build.sh <tree-build-dir>
 #
 # RELEASE_BUILDS lists the builds, "<config>:<compiler>" (default
-# "release:gcc release:clang debug:clang").
+# "release:gcc release:clang"; "debug:clang" also compiles the debug
+# configuration with clang).
 #
 
 treedir=$(cd "$1" && pwd)
-builds=${RELEASE_BUILDS:-release:gcc release:clang debug:clang}
+builds=${RELEASE_BUILDS:-release:gcc release:clang}
 jobs=${JOBS:-2}
 
 log() { echo "tcp_zc: $*" >&2; }

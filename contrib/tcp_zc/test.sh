@@ -3,7 +3,9 @@
 # Run the tcp_zc tests of a UCX build inside network namespaces which this
 # script creates, so no test can reach an interface of the machine:
 #  - the module's own tests (test_tcp_zc*) with "lo" and a veth pair with
-#    addresses from 198.51.100.0/24 and 2001:db8:5133::/64;
+#    addresses from 198.51.100.0/24 and 2001:db8:5133::/64, as root and again
+#    as an unprivileged user (nobody, no capabilities, the 8 MiB locked-memory
+#    limit to which MSG_ZEROCOPY and io_uring charge the pages they pin);
 #  - the module compiled in UCX's release configuration with gcc and clang
 #    (release-build.sh), and a short run of each fuzz target (fuzz.sh);
 #  - UCX's generic UCT tests instantiated for tcp_zc (tcp_zc/*) with "lo" only,
@@ -24,9 +26,9 @@
 #
 #   test.sh <tree-build-dir>
 #
-# MODULE_FILTER, GENERIC_FILTER and UCP_FILTER override the gtest filters
-# ("-" skips); RELEASE_BUILD=n, FUZZ_TEST=n, UCP_PERFTEST=n, MPI_TEST=n and
-# VM_TEST=n skip those stages.
+# MODULE_FILTER, GENERIC_FILTER, UCP_FILTER and UNPRIV_FILTER override the
+# gtest filters ("-" skips); RELEASE_BUILD=n, FUZZ_TEST=n, UCP_PERFTEST=n,
+# MPI_TEST=n and VM_TEST=n skip those stages.
 #
 
 treedir=$(cd "$1" && pwd)
@@ -34,6 +36,10 @@ gtest=$treedir/obj/test/gtest/gtest
 logdir=$treedir/test-logs
 timeout_sec=${TCP_ZC_TEST_TIMEOUT:-1200}
 module_filter=${MODULE_FILTER:-*test_tcp_zc*}
+# as an unprivileged user: the tests whose paths privileges change (the
+# locked-memory limit which zero-copy sends are charged to); the netlink and
+# ethtool tests check their EPERM paths as root, by dropping the capability
+unpriv_filter=${UNPRIV_FILTER:-*test_tcp_zc_zcopy*:*test_tcp_zc_uring*:*test_tcp_zc_xfer*:*test_tcp_zc_hostile*:*test_tcp_zc_dereg*:*test_tcp_zc_cb_destroy*:*test_tcp_zc_rma_limit*}
 # UCX's UCT tests: all tcp_zc instances but the UCP ones
 generic_filter=${GENERIC_FILTER:-tcp_zc/*:-tcp_zc/test_ucp*:tcp_zc/test_proto_reset*}
 # UCP: tag matching (eager, rendezvous), active messages (eager,
@@ -97,7 +103,7 @@ run_gtest() {
     make_netns "$kind"
     echo "tcp_zc: gtest '$filter' in network namespace $netns ($kind)" >&2
     set +e
-    nsrun env "$@" timeout -k 10 "$timeout_sec" "$gtest" \
+    nsrun env "$@" $as_user timeout -k 10 "$timeout_sec" "$gtest" \
         --gtest_filter="$filter" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
     set -e
@@ -120,6 +126,24 @@ run_gtest() {
     passed=$((passed + p))
     failed=$((failed + f))
     skipped=$((skipped + s))
+}
+
+# run_gtest_unprivileged <name> <netns kind> <filter> [env...]: run_gtest as
+# the user nobody without capabilities, with an ordinary user's locked-memory
+# limit (Linux's default, 8 MiB), in a working directory of its own
+as_user=""
+run_gtest_unprivileged() {
+    local workdir
+
+    [ "$3" != "-" ] || return 0
+    workdir=$($sudo mktemp -d /tmp/tcp_zc-unpriv.XXXXXX)
+    $sudo chown nobody "$workdir"
+    as_user="env -C $workdir prlimit --memlock=8388608
+             setpriv --reuid=nobody --regid=$(id -g nobody) --clear-groups
+             --inh-caps=-all --bounding-set=-all --no-new-privs"
+    run_gtest "$@"
+    as_user=""
+    $sudo rm -rf "$workdir"
 }
 
 # run_perftest <test> <size>: one UCP ucx_perftest run over tcp_zc
@@ -223,6 +247,8 @@ run_lines() {
 
 mkdir -p "$logdir"
 run_gtest module veth "$module_filter" TCP_ZC_TEST_VETH="$veth0 $veth1"
+run_gtest_unprivileged module-unprivileged veth "$unpriv_filter" \
+    TCP_ZC_TEST_VETH="$veth0 $veth1"
 
 # the module compiles without warnings in UCX's release configuration and
 # with clang; the fuzz targets run a short time each
