@@ -36,10 +36,9 @@ gtest=$treedir/obj/test/gtest/gtest
 logdir=$treedir/test-logs
 timeout_sec=${TCP_ZC_TEST_TIMEOUT:-1200}
 module_filter=${MODULE_FILTER:-*test_tcp_zc*}
-# as an unprivileged user: the tests whose paths privileges change (the
-# locked-memory limit which zero-copy sends are charged to); the netlink and
-# ethtool tests check their EPERM paths as root, by dropping the capability
-unpriv_filter=${UNPRIV_FILTER:-*test_tcp_zc_zcopy*:*test_tcp_zc_uring*:*test_tcp_zc_xfer*:*test_tcp_zc_hostile*:*test_tcp_zc_dereg*:*test_tcp_zc_cb_destroy*:*test_tcp_zc_rma_limit*}
+# as an unprivileged user too: privileges change the locked-memory limit
+# which zero-copy sends are charged to, and netlink and ethtool answer EPERM
+unpriv_filter=${UNPRIV_FILTER:-$module_filter}
 # UCX's UCT tests: all tcp_zc instances but the UCP ones
 generic_filter=${GENERIC_FILTER:-tcp_zc/*:-tcp_zc/test_ucp*:tcp_zc/test_proto_reset*}
 # UCP: tag matching (eager, rendezvous), active messages (eager,
