@@ -535,23 +535,17 @@ static int run_server(ucp_worker_h worker, int fd, const size_t *sizes,
     return errors ? 1 : 0;
 }
 
-/* hold: UCP's ifaces open from <dir>/open until <dir>/release */
-static int hold(const char *dir, int seconds)
+/* a UCP context for tagged messages, and a worker of it */
+static void ucp_open(ucp_context_h *context_p, ucp_worker_h *worker_p)
 {
     ucp_worker_params_t worker_params;
     ucp_params_t ctx_params;
-    ucp_context_h context;
-    ucp_worker_h worker;
     ucs_status_t status;
-    char path[4096];
-    int fd;
 
-    side     = "hold";
-    deadline = now() + seconds;
     memset(&ctx_params, 0, sizeof(ctx_params));
     ctx_params.field_mask = UCP_PARAM_FIELD_FEATURES;
     ctx_params.features   = UCP_FEATURE_TAG;
-    status = ucp_init(&ctx_params, NULL, &context);
+    status = ucp_init(&ctx_params, NULL, context_p);
     if (status != UCS_OK) {
         die("ucp_init: %s", ucs_status_string(status));
     }
@@ -559,10 +553,23 @@ static int hold(const char *dir, int seconds)
     memset(&worker_params, 0, sizeof(worker_params));
     worker_params.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
     worker_params.thread_mode = UCS_THREAD_MODE_SINGLE;
-    status = ucp_worker_create(context, &worker_params, &worker);
+    status = ucp_worker_create(*context_p, &worker_params, worker_p);
     if (status != UCS_OK) {
         die("ucp_worker_create: %s", ucs_status_string(status));
     }
+}
+
+/* hold: UCP's ifaces open from <dir>/open until <dir>/release */
+static int hold(const char *dir, int seconds)
+{
+    ucp_context_h context;
+    ucp_worker_h worker;
+    char path[4096];
+    int fd;
+
+    side     = "hold";
+    deadline = now() + seconds;
+    ucp_open(&context, &worker);
 
     snprintf(path, sizeof(path), "%s/open", dir);
     fd = open(path, O_CREAT | O_WRONLY, 0644);
@@ -587,8 +594,6 @@ int main(int argc, char **argv)
 {
     size_t sizes[MAX_SIZES], bytes = 16ul << 20, addr_len, peer_len;
     const char *size_arg = DEFAULT_SIZES;
-    ucp_params_t ctx_params;
-    ucp_worker_params_t worker_params;
     ucp_ep_params_t ep_params;
     ucp_context_h context;
     ucp_worker_h worker;
@@ -642,21 +647,7 @@ int main(int argc, char **argv)
     fd = is_server ? sock_server(argv[2], argv[3]) :
                      sock_client(argv[2], argv[3]);
 
-    memset(&ctx_params, 0, sizeof(ctx_params));
-    ctx_params.field_mask = UCP_PARAM_FIELD_FEATURES;
-    ctx_params.features   = UCP_FEATURE_TAG;
-    status = ucp_init(&ctx_params, NULL, &context);
-    if (status != UCS_OK) {
-        die("ucp_init: %s", ucs_status_string(status));
-    }
-
-    memset(&worker_params, 0, sizeof(worker_params));
-    worker_params.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
-    worker_params.thread_mode = UCS_THREAD_MODE_SINGLE;
-    status = ucp_worker_create(context, &worker_params, &worker);
-    if (status != UCS_OK) {
-        die("ucp_worker_create: %s", ucs_status_string(status));
-    }
+    ucp_open(&context, &worker);
     status = ucp_worker_get_address(worker, &addr, &addr_len);
     if (status != UCS_OK) {
         die("ucp_worker_get_address: %s", ucs_status_string(status));

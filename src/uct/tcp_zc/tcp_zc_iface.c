@@ -559,32 +559,26 @@ uct_tcp_zc_iface_sockopts_init(uct_tcp_zc_iface_t *iface,
 ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
                                            int fd)
 {
+    const struct {
+        int        optname;
+        const int *value; /* 0: the system default */
+    } keepalive[] = {
+        {TCP_KEEPIDLE,  &iface->config.keepalive.idle},
+        {TCP_KEEPINTVL, &iface->config.keepalive.intvl},
+        {TCP_KEEPCNT,   &iface->config.keepalive.cnt}
+    };
     const int on = 1;
     ucs_status_t status;
+    unsigned i;
 
     if (iface->config.keepalive.enable) {
-        if (iface->config.keepalive.idle > 0) {
-            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-                                       &iface->config.keepalive.idle,
-                                       sizeof(int));
-            if (status != UCS_OK) {
-                return status;
+        for (i = 0; i < ucs_static_array_size(keepalive); ++i) {
+            if (*keepalive[i].value <= 0) {
+                continue;
             }
-        }
 
-        if (iface->config.keepalive.intvl > 0) {
-            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPINTVL,
-                                       &iface->config.keepalive.intvl,
-                                       sizeof(int));
-            if (status != UCS_OK) {
-                return status;
-            }
-        }
-
-        if (iface->config.keepalive.cnt > 0) {
-            status = ucs_socket_setopt(fd, IPPROTO_TCP, TCP_KEEPCNT,
-                                       &iface->config.keepalive.cnt,
-                                       sizeof(int));
+            status = ucs_socket_setopt(fd, IPPROTO_TCP, keepalive[i].optname,
+                                       keepalive[i].value, sizeof(int));
             if (status != UCS_OK) {
                 return status;
             }
