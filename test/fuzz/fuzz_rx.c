@@ -21,21 +21,30 @@
 
 /*
  * Fuzz target: the receive-side wire parser (tcp_zc_rx.h), over an arbitrary
- * byte stream from the peer, on the accepted side (requests, after a hello)
- * or the connecting side (answers).
+ * byte stream from the peer, on the accepted side (the peer's hello
+ * connects) or the connecting side (the peer's hello answers ours); after
+ * the hello both sides take requests and answers.
  *
  * The stream is parsed twice: (A) from one buffer which holds all of it, and
  * (B) as the socket code does: a receive buffer of a header, an RMA header
- * and max_am bytes, filled in pieces of pseudo-random sizes, the data of a
- * PUT or GET response read straight to its destination once the buffer is
- * empty. Every call is checked against the parser's contract:
+ * and max_am bytes (at least a hello), filled in pieces of pseudo-random
+ * sizes, the data of a PUT or GET response read straight to its destination
+ * once the buffer is empty. Every call is checked against the parser's
+ * contract:
  *  - consumed never exceeds the bytes given; "need more" consumes nothing
  *    and changes nothing; any other event consumes bytes, except the last
  *    (empty) data event of a message without data;
  *  - an error consumes nothing, names the field, and the parser stays in
- *    the error state whatever it is given;
- *  - every item it accepts is valid by an independent decoding of its bytes:
- *    direction, hello first and only first on the accepted side, am_id <
+ *    the error state whatever it is given; so it does after the end of the
+ *    stream (a refusing hello, a hello of another version), where it never
+ *    asks for more;
+ *  - every item it accepts is, by an independent decoding of its bytes
+ *    (fuzz_rx_ref, from the documented layout, not the parser's code), valid
+ *    and of the event reported: the peer's hello first and only first, with
+ *    the status and flags of its side, or a hello of another version after
+ *    its magic and version byte; then requests (active message, PUT, GET
+ *    request, keepalive, endpoint closed; none after the endpoint closed)
+ *    and answers (PUT acknowledgement, GET response, RMA error); am_id <
  *    UCT_AM_ID_MAX, lengths within bounds, reserved fields zero, the data of
  *    a message sum up to its length, no more requests without an answer than
  *    the limit; and what it rejects is invalid by that decoding;
@@ -44,11 +53,11 @@
  *    how the stream was split.
  *
  * Input: byte 0: bit 0 accepted side, bits 1-3 max_am (see fuzz_rx_max_am),
- * bits 4-6 all set (accepted side): the stream follows a hello and the
- * allowed number of GET requests less 1 + bit 7, not answered, so that the
- * request limit is in reach; bytes 1-4: seed
- * of the piece sizes; bytes 5-8: answers the socket code sends after each
- * request (2 bits per request, in turn); then the stream.
+ * bits 4-6 all set: the stream follows a hello which accepts the connection
+ * and the allowed number of GET requests less 1 + bit 7, not answered, so
+ * that the request limit is in reach; bytes 1-4: seed of the piece sizes;
+ * bytes 5-8: answers the socket code sends after each request (2 bits per
+ * request, in turn); then the stream.
  */
 
 
@@ -59,8 +68,44 @@
 
 #define FUZZ_RX_CFG_LEN    9
 #define FUZZ_RX_MAX_ITEMS  (1u << 14)
-#define FUZZ_RX_HDR_LEN    sizeof(uct_tcp_zc_hdr_t)
-#define FUZZ_RX_RMA_LEN    (FUZZ_RX_HDR_LEN + sizeof(uct_tcp_zc_rma_hdr_t))
+
+/* The wire layout, as the protocol defines it (host byte order) */
+#define FUZZ_RX_HELLO_LEN          40 /* magic 0, version 8, status 9,
+                                         flags 10, family 11, port 12,
+                                         reserved 14, conn_id 16, addr 24 */
+#define FUZZ_RX_HELLO_PREFIX_LEN   9  /* magic and version: every version */
+#define FUZZ_RX_HDR_LEN            8  /* type 0, am_id 1, version 2,
+                                         reserved 3, length 4 */
+#define FUZZ_RX_RMA_LEN            (FUZZ_RX_HDR_LEN + 24) /* address, key,
+                                                             length */
+#define FUZZ_RX_HELLO_FLAG_TO_EP   1
+
+/* Hello status on the wire */
+enum {
+    FUZZ_RX_HELLO_CONNECT        = 0,
+    FUZZ_RX_HELLO_ACCEPT         = 1,
+    FUZZ_RX_HELLO_REJECT_SIMULT  = 2,
+    FUZZ_RX_HELLO_REJECT_VERSION = 3
+};
+
+/* Message types on the wire */
+enum {
+    FUZZ_RX_MSG_AM        = 1,
+    FUZZ_RX_MSG_PUT       = 2,
+    FUZZ_RX_MSG_PUT_ACK   = 3,
+    FUZZ_RX_MSG_GET_REQ   = 4,
+    FUZZ_RX_MSG_GET_RESP  = 5,
+    FUZZ_RX_MSG_KEEPALIVE = 6,
+    FUZZ_RX_MSG_RMA_ERROR = 7,
+    FUZZ_RX_MSG_EP_CLOSED = 8
+};
+
+/* The parser's structures have that layout */
+_Static_assert(sizeof(uct_tcp_zc_hello_t) == FUZZ_RX_HELLO_LEN, "hello");
+_Static_assert(UCT_TCP_ZC_HELLO_PREFIX == FUZZ_RX_HELLO_PREFIX_LEN, "prefix");
+_Static_assert(sizeof(uct_tcp_zc_hdr_t) == FUZZ_RX_HDR_LEN, "header");
+_Static_assert(sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_rma_hdr_t) ==
+               FUZZ_RX_RMA_LEN, "RMA header");
 
 
 #define FUZZ_CHECK(_cond, ...) \
@@ -91,7 +136,7 @@ typedef struct {
 
 typedef struct {
     /* configuration */
-    int                   is_request;
+    int                   accepted;
     size_t                max_am;
     const uint8_t         *stream;
     size_t                stream_len;
@@ -100,6 +145,10 @@ typedef struct {
     /* the parser, and what the contract says about its state */
     uct_tcp_zc_rx_t       rx;
     unsigned              messages;    /* items other than data */
+    int                   hello_done;  /* the peer's hello came */
+    int                   ended;       /* the peer's stream ended: refused,
+                                          or of another version */
+    int                   peer_closed; /* no more requests from the peer */
     unsigned              owed;        /* requests without an answer */
     int                   in_data;     /* data of a message follow */
     uint64_t              data_left;
@@ -123,87 +172,182 @@ typedef enum {
 static fuzz_rx_item_t fuzz_rx_items[2][FUZZ_RX_MAX_ITEMS];
 
 
-/*
- * Independent decoding of the item at the start of buf: whether it is
- * complete and valid (and its size), incomplete, or invalid already.
- */
-static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
-                                 size_t length, size_t *size_p)
+static uint64_t fuzz_rx_get(const uint8_t *buf, size_t offset, size_t size)
 {
-    uct_tcp_zc_hello_t hello;
-    uct_tcp_zc_rma_hdr_t rma;
-    uct_tcp_zc_hdr_t hdr;
+    uint64_t v8;
+    uint32_t v4;
+    uint16_t v2;
 
-    if (run->is_request && (run->messages == 0)) {
-        if (length < sizeof(hello)) {
-            return FUZZ_RX_REF_NEED;
-        }
-
-        memcpy(&hello, buf, sizeof(hello));
-        *size_p = sizeof(hello);
-        return ((hello.magic == UCT_TCP_ZC_MAGIC) &&
-                (hello.version == UCT_TCP_ZC_VERSION) &&
-                ((hello.sa_family == AF_INET) ||
-                 (hello.sa_family == AF_INET6)) &&
-                (hello.reserved == 0)) ? FUZZ_RX_REF_VALID :
-                                         FUZZ_RX_REF_INVALID;
+    switch (size) {
+    case 1:
+        return buf[offset];
+    case 2:
+        memcpy(&v2, buf + offset, sizeof(v2));
+        return v2;
+    case 4:
+        memcpy(&v4, buf + offset, sizeof(v4));
+        return v4;
+    default:
+        memcpy(&v8, buf + offset, sizeof(v8));
+        return v8;
     }
+}
 
-    if (length < sizeof(hdr)) {
+/* Whether a complete hello of this version ends the stream: a refusal */
+static int fuzz_rx_hello_ends(const uint8_t *buf)
+{
+    return (buf[9] != FUZZ_RX_HELLO_CONNECT) &&
+           (buf[9] != FUZZ_RX_HELLO_ACCEPT);
+}
+
+/* The peer's hello, the first item of the stream */
+static fuzz_rx_ref_t
+fuzz_rx_ref_hello(const fuzz_rx_run_t *run, const uint8_t *buf, size_t length,
+                  size_t *size_p, uct_tcp_zc_rx_event_t *event_p)
+{
+    unsigned status, flags, family;
+    int status_ok, flags_ok;
+
+    if (length < FUZZ_RX_HELLO_PREFIX_LEN) {
+        return FUZZ_RX_REF_NEED;
+    } else if (fuzz_rx_get(buf, 0, 8) != UCT_TCP_ZC_MAGIC) {
+        return FUZZ_RX_REF_INVALID;
+    } else if (buf[8] != UCT_TCP_ZC_VERSION) {
+        /* told as soon as the version came, whatever comes after it */
+        *size_p  = FUZZ_RX_HELLO_PREFIX_LEN;
+        *event_p = UCT_TCP_ZC_RX_EV_VERSION;
+        return FUZZ_RX_REF_VALID;
+    } else if (length < FUZZ_RX_HELLO_LEN) {
         return FUZZ_RX_REF_NEED;
     }
 
-    memcpy(&hdr, buf, sizeof(hdr));
-    if ((hdr.version != UCT_TCP_ZC_VERSION) || (hdr.reserved != 0)) {
+    status = buf[9];
+    flags  = buf[10];
+    family = buf[11];
+    if (run->accepted) {
+        /* the connecting peer: its flags say what conn_id names */
+        status_ok = (status == FUZZ_RX_HELLO_CONNECT);
+        flags_ok  = (flags & ~FUZZ_RX_HELLO_FLAG_TO_EP) == 0;
+    } else {
+        /* the accepting peer's answer */
+        status_ok = (status == FUZZ_RX_HELLO_ACCEPT) ||
+                    (status == FUZZ_RX_HELLO_REJECT_SIMULT) ||
+                    (status == FUZZ_RX_HELLO_REJECT_VERSION);
+        flags_ok  = (flags == 0);
+    }
+
+    *size_p  = FUZZ_RX_HELLO_LEN;
+    *event_p = UCT_TCP_ZC_RX_EV_HELLO;
+    return (status_ok && flags_ok &&
+            ((family == AF_INET) || (family == AF_INET6)) &&
+            (fuzz_rx_get(buf, 14, 2) == 0)) ? FUZZ_RX_REF_VALID :
+                                              FUZZ_RX_REF_INVALID;
+}
+
+/* A message without payload: header only, am_id 0 */
+static fuzz_rx_ref_t fuzz_rx_ref_empty(unsigned am_id, uint32_t hdr_length,
+                                       size_t *size_p,
+                                       uct_tcp_zc_rx_event_t *event_p,
+                                       uct_tcp_zc_rx_event_t event)
+{
+    *size_p  = FUZZ_RX_HDR_LEN;
+    *event_p = event;
+    return ((am_id == 0) && (hdr_length == 0)) ? FUZZ_RX_REF_VALID :
+                                                 FUZZ_RX_REF_INVALID;
+}
+
+/*
+ * Independent decoding of the item at the start of buf: whether it is
+ * complete and valid (its size and the event it is), incomplete, or invalid
+ * already.
+ */
+static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
+                                 size_t length, size_t *size_p,
+                                 uct_tcp_zc_rx_event_t *event_p)
+{
+    uint64_t rma_address, rma_length;
+    unsigned type, am_id;
+    uint32_t hdr_length;
+    int get;
+
+    if (run->ended) {
+        /* nothing after the end of the stream */
+        return FUZZ_RX_REF_INVALID;
+    } else if (!run->hello_done) {
+        return fuzz_rx_ref_hello(run, buf, length, size_p, event_p);
+    } else if (length < FUZZ_RX_HDR_LEN) {
+        return FUZZ_RX_REF_NEED;
+    }
+
+    type       = buf[0];
+    am_id      = buf[1];
+    hdr_length = fuzz_rx_get(buf, 4, 4);
+    if ((buf[2] != UCT_TCP_ZC_VERSION) || (buf[3] != 0)) {
         return FUZZ_RX_REF_INVALID;
     }
 
-    if (!run->is_request) {
-        *size_p = sizeof(hdr);
-        if (hdr.am_id != 0) {
+    /* requests: none after the peer closed its endpoint */
+    switch (type) {
+    case FUZZ_RX_MSG_AM:
+    case FUZZ_RX_MSG_PUT:
+    case FUZZ_RX_MSG_GET_REQ:
+    case FUZZ_RX_MSG_KEEPALIVE:
+    case FUZZ_RX_MSG_EP_CLOSED:
+        if (run->peer_closed) {
             return FUZZ_RX_REF_INVALID;
-        } else if (hdr.type == UCT_TCP_ZC_MSG_PUT_ACK) {
-            return (hdr.length == 0) ? FUZZ_RX_REF_VALID :
-                                       FUZZ_RX_REF_INVALID;
-        } else if (hdr.type == UCT_TCP_ZC_MSG_GET_RESP) {
-            return (hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH) ?
-                           FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
         }
-
-        return FUZZ_RX_REF_INVALID;
+        break;
+    default:
+        break;
     }
 
-    switch (hdr.type) {
-    case UCT_TCP_ZC_MSG_AM:
-        if ((hdr.am_id >= UCT_AM_ID_MAX) || (hdr.length > run->max_am)) {
+    switch (type) {
+    case FUZZ_RX_MSG_AM:
+        if ((am_id >= UCT_AM_ID_MAX) || (hdr_length > run->max_am)) {
             return FUZZ_RX_REF_INVALID;
-        } else if (length < sizeof(hdr) + hdr.length) {
+        } else if (length < FUZZ_RX_HDR_LEN + hdr_length) {
             return FUZZ_RX_REF_NEED;
         }
 
-        *size_p = sizeof(hdr) + hdr.length;
+        *size_p  = FUZZ_RX_HDR_LEN + hdr_length;
+        *event_p = UCT_TCP_ZC_RX_EV_AM;
         return FUZZ_RX_REF_VALID;
-    case UCT_TCP_ZC_MSG_KEEPALIVE:
-        *size_p = sizeof(hdr);
-        return ((hdr.am_id == 0) && (hdr.length == 0)) ? FUZZ_RX_REF_VALID :
-                                                         FUZZ_RX_REF_INVALID;
-    case UCT_TCP_ZC_MSG_PUT:
-    case UCT_TCP_ZC_MSG_GET_REQ:
-        if ((hdr.am_id != 0) || (run->owed >= UCT_TCP_ZC_RMA_OUTSTANDING_MAX) ||
-            ((hdr.type == UCT_TCP_ZC_MSG_GET_REQ) && (hdr.length != 0)) ||
-            (hdr.length > UCT_TCP_ZC_RMA_MAX_LENGTH)) {
+    case FUZZ_RX_MSG_KEEPALIVE:
+        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+                                 UCT_TCP_ZC_RX_EV_KEEPALIVE);
+    case FUZZ_RX_MSG_EP_CLOSED:
+        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+                                 UCT_TCP_ZC_RX_EV_EP_CLOSED);
+    case FUZZ_RX_MSG_PUT:
+    case FUZZ_RX_MSG_GET_REQ:
+        get = (type == FUZZ_RX_MSG_GET_REQ);
+        if ((am_id != 0) || (run->owed >= UCT_TCP_ZC_RMA_OUTSTANDING_MAX) ||
+            (get && (hdr_length != 0)) ||
+            (hdr_length > UCT_TCP_ZC_RMA_MAX_LENGTH)) {
             return FUZZ_RX_REF_INVALID;
         } else if (length < FUZZ_RX_RMA_LEN) {
             return FUZZ_RX_REF_NEED;
         }
 
-        memcpy(&rma, buf + sizeof(hdr), sizeof(rma));
-        *size_p = FUZZ_RX_RMA_LEN;
-        return ((rma.length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
-                (rma.address + rma.length >= rma.address) &&
-                ((hdr.type == UCT_TCP_ZC_MSG_GET_REQ) ||
-                 (rma.length == hdr.length))) ? FUZZ_RX_REF_VALID :
-                                                FUZZ_RX_REF_INVALID;
+        rma_address = fuzz_rx_get(buf, FUZZ_RX_HDR_LEN, 8);
+        rma_length  = fuzz_rx_get(buf, FUZZ_RX_HDR_LEN + 16, 8);
+        *size_p     = FUZZ_RX_RMA_LEN;
+        *event_p    = get ? UCT_TCP_ZC_RX_EV_GET_REQ : UCT_TCP_ZC_RX_EV_PUT;
+        return ((rma_length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
+                (rma_address + rma_length >= rma_address) &&
+                (get || (rma_length == hdr_length))) ? FUZZ_RX_REF_VALID :
+                                                       FUZZ_RX_REF_INVALID;
+    case FUZZ_RX_MSG_PUT_ACK:
+        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+                                 UCT_TCP_ZC_RX_EV_PUT_ACK);
+    case FUZZ_RX_MSG_RMA_ERROR:
+        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+                                 UCT_TCP_ZC_RX_EV_RMA_ERROR);
+    case FUZZ_RX_MSG_GET_RESP:
+        *size_p  = FUZZ_RX_HDR_LEN;
+        *event_p = UCT_TCP_ZC_RX_EV_GET_RESP;
+        return ((am_id == 0) && (hdr_length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ?
+                       FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
     default:
         return FUZZ_RX_REF_INVALID;
     }
@@ -280,12 +424,13 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
                           uct_tcp_zc_rx_event_t event,
                           const uct_tcp_zc_rx_msg_t *msg)
 {
-    size_t consumed = msg->consumed;
+    size_t consumed                 = msg->consumed;
+    uct_tcp_zc_rx_event_t ref_event = UCT_TCP_ZC_RX_EV_NONE;
+    size_t ref_size                 = 0;
     uct_tcp_zc_rx_t rejected;
     uct_tcp_zc_rx_msg_t again;
     fuzz_rx_item_t item;
     fuzz_rx_ref_t ref;
-    size_t ref_size;
 
     FUZZ_CHECK(consumed <= length, "consumed %zu of %zu bytes", consumed,
                length);
@@ -296,15 +441,16 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
         FUZZ_CHECK(consumed == 0, "need more, but consumed %zu", consumed);
         FUZZ_CHECK(memcmp(before, &run->rx, sizeof(*before)) == 0,
                    "need more, but the state changed");
+        FUZZ_CHECK(!run->ended, "need more after the end of the stream");
         if (run->in_data) {
             FUZZ_CHECK((length == 0) && (run->data_left > 0),
                        "need more with %zu bytes for %lu bytes of data",
                        length, (unsigned long)run->data_left);
         } else {
-            ref = fuzz_rx_ref(run, buf, length, &ref_size);
+            ref = fuzz_rx_ref(run, buf, length, &ref_size, &ref_event);
             FUZZ_CHECK(ref != FUZZ_RX_REF_VALID,
-                       "need more, but %zu bytes hold a valid item of %zu",
-                       length, ref_size);
+                       "need more, but %zu bytes hold a valid item of %zu "
+                       "(event %d)", length, ref_size, ref_event);
         }
         return;
     }
@@ -315,11 +461,12 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
                    "error without a field");
         FUZZ_CHECK(!run->in_data, "error in the data of a message");
         if (!run->rejected) {
-            ref = fuzz_rx_ref(run, buf, length, &ref_size);
+            ref = fuzz_rx_ref(run, buf, length, &ref_size, &ref_event);
             FUZZ_CHECK(ref == FUZZ_RX_REF_INVALID,
-                       "rejected (%s) at offset %zu, but the item is %s",
-                       msg->error, run->pos,
-                       (ref == FUZZ_RX_REF_VALID) ? "valid" : "incomplete");
+                       "rejected (%s) at offset %zu, but the item is %s "
+                       "(event %d)", msg->error, run->pos,
+                       (ref == FUZZ_RX_REF_VALID) ? "valid" : "incomplete",
+                       ref_event);
             memset(&item, 0, sizeof(item));
             item.event  = event;
             item.offset = run->pos;
@@ -362,11 +509,13 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
     FUZZ_CHECK(!run->in_data, "event %d in the data of a message", event);
     FUZZ_CHECK(consumed > 0, "event %d consumed nothing", event);
 
-    /* the reference decoding agrees, and has the same size */
-    ref = fuzz_rx_ref(run, buf, length, &ref_size);
+    /* the reference decoding agrees: the same item, of the same size */
+    ref = fuzz_rx_ref(run, buf, length, &ref_size, &ref_event);
     FUZZ_CHECK(ref == FUZZ_RX_REF_VALID,
                "accepted event %d at offset %zu, but the item is %s", event,
                run->pos, (ref == FUZZ_RX_REF_NEED) ? "incomplete" : "invalid");
+    FUZZ_CHECK(event == ref_event, "event %d at offset %zu, the item is %d",
+               event, run->pos, ref_event);
     FUZZ_CHECK(ref_size == consumed, "event %d consumed %zu, item of %zu",
                event, consumed, ref_size);
 
@@ -375,16 +524,13 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
     item.offset = run->pos;
     item.length = consumed;
 
-    if (event == UCT_TCP_ZC_RX_EV_HELLO) {
-        FUZZ_CHECK(run->is_request && (run->messages == 0),
-                   "hello as item %u, accepted side %d", run->messages,
-                   run->is_request);
-        FUZZ_CHECK(memcmp(&msg->hello, buf, sizeof(msg->hello)) == 0,
-                   "hello differs from its bytes");
+    if ((event == UCT_TCP_ZC_RX_EV_HELLO) ||
+        (event == UCT_TCP_ZC_RX_EV_VERSION)) {
+        FUZZ_CHECK(!run->hello_done && (run->messages == 0),
+                   "hello as item %u", run->messages);
         item.hello = msg->hello;
     } else {
-        FUZZ_CHECK(!run->is_request || (run->messages > 0),
-                   "event %d before the hello", event);
+        FUZZ_CHECK(run->hello_done, "event %d before the hello", event);
         FUZZ_CHECK(memcmp(&msg->hdr, buf, sizeof(msg->hdr)) == 0,
                    "header differs from its bytes");
         FUZZ_CHECK(msg->hdr.version == UCT_TCP_ZC_VERSION, "version %u",
@@ -395,9 +541,23 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
 
     switch (event) {
     case UCT_TCP_ZC_RX_EV_HELLO:
+        FUZZ_CHECK(memcmp(&msg->hello, buf, sizeof(msg->hello)) == 0,
+                   "hello differs from its bytes");
+        run->hello_done = 1;
+        run->ended      = fuzz_rx_hello_ends(buf);
+        break;
+    case UCT_TCP_ZC_RX_EV_VERSION:
+        FUZZ_CHECK((msg->hello.magic == UCT_TCP_ZC_MAGIC) &&
+                   (msg->hello.version == buf[8]) &&
+                   (msg->hello.version != UCT_TCP_ZC_VERSION),
+                   "hello of version %u, its byte %u", msg->hello.version,
+                   buf[8]);
+        run->hello_done = 1;
+        run->ended      = 1;
         break;
     case UCT_TCP_ZC_RX_EV_AM:
-        FUZZ_CHECK(run->is_request, "active message on the answer side");
+        FUZZ_CHECK(!run->peer_closed, "active message after the peer "
+                   "closed");
         FUZZ_CHECK(msg->hdr.type == UCT_TCP_ZC_MSG_AM, "type %u",
                    msg->hdr.type);
         FUZZ_CHECK(msg->hdr.am_id < UCT_AM_ID_MAX, "am_id %u",
@@ -412,14 +572,21 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
                    (long)((const uint8_t*)msg->data - buf));
         break;
     case UCT_TCP_ZC_RX_EV_KEEPALIVE:
-        FUZZ_CHECK(run->is_request, "keepalive on the answer side");
-        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_KEEPALIVE) &&
+    case UCT_TCP_ZC_RX_EV_EP_CLOSED:
+        FUZZ_CHECK(!run->peer_closed, "request %d after the peer closed",
+                   event);
+        FUZZ_CHECK((msg->hdr.type == ((event == UCT_TCP_ZC_RX_EV_KEEPALIVE) ?
+                                      UCT_TCP_ZC_MSG_KEEPALIVE :
+                                      UCT_TCP_ZC_MSG_EP_CLOSED)) &&
                    (msg->hdr.am_id == 0) && (msg->hdr.length == 0),
-                   "keepalive header");
+                   "header of event %d", event);
+        if (event == UCT_TCP_ZC_RX_EV_EP_CLOSED) {
+            run->peer_closed = 1;
+        }
         break;
     case UCT_TCP_ZC_RX_EV_PUT:
     case UCT_TCP_ZC_RX_EV_GET_REQ:
-        FUZZ_CHECK(run->is_request, "RMA request on the answer side");
+        FUZZ_CHECK(!run->peer_closed, "RMA request after the peer closed");
         FUZZ_CHECK(msg->hdr.type == ((event == UCT_TCP_ZC_RX_EV_PUT) ?
                                      UCT_TCP_ZC_MSG_PUT :
                                      UCT_TCP_ZC_MSG_GET_REQ),
@@ -448,13 +615,14 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
         }
         break;
     case UCT_TCP_ZC_RX_EV_PUT_ACK:
-        FUZZ_CHECK(!run->is_request, "PUT acknowledgement from a requester");
-        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_PUT_ACK) &&
+    case UCT_TCP_ZC_RX_EV_RMA_ERROR:
+        FUZZ_CHECK((msg->hdr.type == ((event == UCT_TCP_ZC_RX_EV_PUT_ACK) ?
+                                      UCT_TCP_ZC_MSG_PUT_ACK :
+                                      UCT_TCP_ZC_MSG_RMA_ERROR)) &&
                    (msg->hdr.am_id == 0) && (msg->hdr.length == 0),
-                   "PUT acknowledgement header");
+                   "header of answer %d", event);
         break;
     case UCT_TCP_ZC_RX_EV_GET_RESP:
-        FUZZ_CHECK(!run->is_request, "GET response from a requester");
         FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_GET_RESP) &&
                    (msg->hdr.am_id == 0) &&
                    (msg->hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH),
@@ -502,7 +670,7 @@ static void fuzz_rx_run_init(fuzz_rx_run_t *run, const fuzz_rx_run_t *cfg,
     *run       = *cfg;
     run->items = items;
     if (!cfg->primed) {
-        uct_tcp_zc_rx_init(&run->rx, run->is_request, run->max_am);
+        uct_tcp_zc_rx_init(&run->rx, run->accepted, run->max_am);
     }
 
     FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) == 0, "data after init");
@@ -566,7 +734,8 @@ static size_t fuzz_rx_piece(uint32_t *seed, size_t max)
 static void fuzz_rx_run_socket(fuzz_rx_run_t *run, uint32_t seed)
 {
     static uint8_t buf[FUZZ_RX_RMA_LEN + 65536] __attribute__((aligned(64)));
-    size_t capacity = FUZZ_RX_RMA_LEN + run->max_am;
+    size_t capacity = (FUZZ_RX_RMA_LEN + run->max_am > FUZZ_RX_HELLO_LEN) ?
+                      (FUZZ_RX_RMA_LEN + run->max_am) : FUZZ_RX_HELLO_LEN;
     size_t head     = 0;
     size_t tail     = 0;
     size_t read_pos = 0; /* stream bytes delivered */
@@ -638,16 +807,18 @@ static void fuzz_rx_run_socket(fuzz_rx_run_t *run, uint32_t seed)
 }
 
 /*
- * The parser of an accepted connection after a hello and the given number of
- * GET requests, none answered yet: parsed once per configuration, then
- * copied, so that the request limit is in reach of a short input.
+ * The parser of a connection after the peer's hello, which accepts it, and
+ * the given number of GET requests, none answered yet: parsed once per
+ * configuration, then copied, so that the request limit is in reach of a
+ * short input.
  */
 static void fuzz_rx_prime(fuzz_rx_run_t *cfg, unsigned max_am_index,
                           unsigned requests)
 {
-    static fuzz_rx_run_t primed[8][2];
-    static int done[8][2];
-    fuzz_rx_run_t *run = &primed[max_am_index][requests & 1];
+    static fuzz_rx_run_t primed[8][2][2];
+    static int done[8][2][2];
+    fuzz_rx_run_t *run = &primed[max_am_index][cfg->accepted][requests & 1];
+    int *done_p        = &done[max_am_index][cfg->accepted][requests & 1];
     fuzz_rx_run_t prime;
     uct_tcp_zc_hdr_t hdr     = {0};
     uct_tcp_zc_rma_hdr_t rma = {0};
@@ -655,9 +826,9 @@ static void fuzz_rx_prime(fuzz_rx_run_t *cfg, unsigned max_am_index,
     uint8_t *stream, *p;
     unsigned i;
 
-    if (!done[max_am_index][requests & 1]) {
+    if (!*done_p) {
         memset(&prime, 0, sizeof(prime));
-        prime.is_request = 1;
+        prime.accepted   = cfg->accepted;
         prime.max_am     = cfg->max_am;
         prime.answers    = (const uint8_t*)"\0\0\0\0";
         prime.stream_len = sizeof(hello) + requests * FUZZ_RX_RMA_LEN;
@@ -667,6 +838,8 @@ static void fuzz_rx_prime(fuzz_rx_run_t *cfg, unsigned max_am_index,
         memset(&hello, 0, sizeof(hello));
         hello.magic     = UCT_TCP_ZC_MAGIC;
         hello.version   = UCT_TCP_ZC_VERSION;
+        hello.status    = cfg->accepted ? UCT_TCP_ZC_HELLO_CONNECT :
+                                          UCT_TCP_ZC_HELLO_ACCEPT;
         hello.sa_family = AF_INET;
         hdr.type        = UCT_TCP_ZC_MSG_GET_REQ;
         hdr.version     = UCT_TCP_ZC_VERSION;
@@ -683,18 +856,19 @@ static void fuzz_rx_prime(fuzz_rx_run_t *cfg, unsigned max_am_index,
         prime.stream = stream;
         fuzz_rx_run_init(run, &prime, fuzz_rx_items[0]);
         fuzz_rx_run_whole(run);
-        FUZZ_CHECK(!run->rejected && (run->pos == run->stream_len) &&
-                   (run->owed == requests),
+        FUZZ_CHECK(!run->rejected && !run->ended && run->hello_done &&
+                   (run->pos == run->stream_len) && (run->owed == requests),
                    "preamble of %u requests: rejected %d, %u owed", requests,
                    run->rejected, run->owed);
         free(stream);
-        done[max_am_index][requests & 1] = 1;
+        *done_p = 1;
     }
 
-    cfg->rx       = run->rx;
-    cfg->messages = run->messages;
-    cfg->owed     = run->owed;
-    cfg->primed   = 1;
+    cfg->rx         = run->rx;
+    cfg->messages   = run->messages;
+    cfg->hello_done = run->hello_done;
+    cfg->owed       = run->owed;
+    cfg->primed     = 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -709,11 +883,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memset(&cfg, 0, sizeof(cfg));
     max_am_index   = (data[0] >> 1) & 7;
-    cfg.is_request = data[0] & 1;
+    cfg.accepted   = data[0] & 1;
     cfg.max_am     = fuzz_rx_max_am[max_am_index];
     memcpy(&seed, data + 1, sizeof(seed));
     cfg.answers    = data + 5;
-    if (cfg.is_request && ((data[0] & 0x70) == 0x70)) {
+    if ((data[0] & 0x70) == 0x70) {
         fuzz_rx_prime(&cfg, max_am_index,
                       UCT_TCP_ZC_RMA_OUTSTANDING_MAX - 1 - (data[0] >> 7));
     }

@@ -82,12 +82,17 @@ write("zcid", "foreign-ranges", bytes([2]) + struct.pack("<I", 0x7ffffff0) +
       bytes([7]) + u16(1024) + bytes([8, 3, 9]))
 
 
-# rx: byte 0: bit 0 accepted side (requests), bits 1-3 max_am index (0, 1,
-# 16, 24, 64, 1000, 8192, 65536), bits 4-6 all set: after a hello and the
-# request limit less 1 + bit 7 GET requests; bytes 1-4 seed of the piece
-# sizes; bytes 5-8 answers after each request (2 bits each); then the stream
-MAGIC = 0x317a6370637475
-AM, PUT, PUT_ACK, GET_REQ, GET_RESP, KEEPALIVE = 1, 2, 3, 4, 5, 6
+# rx: byte 0: bit 0 accepted side (the peer's hello connects; else it
+# answers), bits 1-3 max_am index (0, 1, 16, 24, 64, 1000, 8192, 65536),
+# bits 4-6 all set: after a hello which accepts and the request limit less
+# 1 + bit 7 GET requests; bytes 1-4 seed of the piece sizes; bytes 5-8
+# answers after each request (2 bits each); then the stream (protocol
+# version 2: a hello from both sides, then requests and answers both ways)
+MAGIC, VERSION = 0x317a6370637475, 2
+AM, PUT, PUT_ACK, GET_REQ, GET_RESP, KEEPALIVE, RMA_ERROR, EP_CLOSED = \
+    range(1, 9)
+CONNECT, ACCEPT, REJECT_SIMULT, REJECT_VERSION = range(4)
+FLAG_TO_EP = 1
 
 
 def rx_cfg(accepted, max_am_index, seed=0x12345678, answers=0xffffffff,
@@ -98,11 +103,15 @@ def rx_cfg(accepted, max_am_index, seed=0x12345678, answers=0xffffffff,
     return bytes([b0]) + struct.pack("<II", seed, answers)
 
 
-def hello(family=2, port=4242, addr=bytes([127, 0, 0, 1]) + bytes(12)):
-    return struct.pack("<QBBHI16s", MAGIC, 1, family, port, 0, addr)
+# magic, version, status, flags, family, port, reserved, conn_id, addr
+def hello(status=CONNECT, flags=0, family=2, port=4242, conn_id=7,
+          addr=bytes([127, 0, 0, 1]) + bytes(12), version=VERSION,
+          reserved=0):
+    return struct.pack("<QBBBBHHQ16s", MAGIC, version, status, flags, family,
+                       port, reserved, conn_id, addr)
 
 
-def hdr(type, length=0, am_id=0, version=1, reserved=0):
+def hdr(type, length=0, am_id=0, version=VERSION, reserved=0):
     return struct.pack("<BBBBI", type, am_id, version, reserved, length)
 
 
@@ -112,17 +121,65 @@ def rma(type, address, length, key=0x1234, hdr_length=None):
     return hdr(type, hdr_length) + struct.pack("<QQQ", address, key, length)
 
 
-write("rx", "requests", rx_cfg(True, 6) + hello() +
-      hdr(AM, 16, am_id=0) + bytes(range(16)) + hdr(AM, 0, am_id=31) +
-      hdr(KEEPALIVE) + rma(PUT, 0x10000, 100) + bytes(100) +
-      rma(GET_REQ, 0x20000, 64) + rma(PUT, 0x30000, 0) +
-      hdr(AM, 3, am_id=5) + b"abc")
+requests = (hdr(AM, 16, am_id=0) + bytes(range(16)) + hdr(AM, 0, am_id=31) +
+            hdr(KEEPALIVE) + rma(PUT, 0x10000, 100) + bytes(100) +
+            rma(GET_REQ, 0x20000, 64) + rma(PUT, 0x30000, 0) +
+            hdr(AM, 3, am_id=5) + b"abc")
+answers = (hdr(PUT_ACK) + hdr(GET_RESP, 50) + bytes(range(50)) +
+           hdr(GET_RESP, 0) + hdr(RMA_ERROR) + hdr(PUT_ACK) +
+           hdr(GET_RESP, 3) + b"xyz")
+
+# both sides take requests and answers after the hello
+write("rx", "requests", rx_cfg(True, 6) + hello() + requests)
 write("rx", "requests-small-buffer", rx_cfg(True, 0, seed=7) +
-      hello(family=10, addr=bytes(15) + b"\1") + hdr(AM, 0) +
-      rma(GET_REQ, 0, 0) + rma(PUT, 0xfff0, 16) + bytes(16))
-write("rx", "answers", rx_cfg(False, 2, seed=99) + hdr(PUT_ACK) +
-      hdr(GET_RESP, 50) + bytes(range(50)) + hdr(GET_RESP, 0) + hdr(PUT_ACK) +
-      hdr(GET_RESP, 3) + b"xyz")
+      hello(family=10, flags=FLAG_TO_EP, addr=bytes(15) + b"\1") +
+      hdr(AM, 0) + rma(GET_REQ, 0, 0) + rma(PUT, 0xfff0, 16) + bytes(16))
+write("rx", "answers", rx_cfg(False, 2, seed=99) + hello(ACCEPT) + answers)
+write("rx", "answers-on-accepted-side", rx_cfg(True, 2, seed=5) + hello() +
+      answers)
+write("rx", "requests-on-connecting-side", rx_cfg(False, 6, seed=3) +
+      hello(ACCEPT) + requests)
+write("rx", "mixed", rx_cfg(False, 4, seed=11, answers=0x1b1b1b1b) +
+      hello(ACCEPT, family=10) + rma(PUT, 0x4000, 8) + b"12345678" +
+      hdr(PUT_ACK) + hdr(AM, 2, am_id=1) + b"hi" + hdr(GET_RESP, 5) +
+      b"abcde" + rma(GET_REQ, 0x5000, 32) + hdr(RMA_ERROR) + hdr(KEEPALIVE))
+# the peer closed its endpoint: answers still come, requests do not
+write("rx", "ep-closed-answers", rx_cfg(True, 6) + hello() +
+      rma(GET_REQ, 0x1000, 8) + hdr(EP_CLOSED) + hdr(PUT_ACK) +
+      hdr(GET_RESP, 4) + b"abcd" + hdr(RMA_ERROR))
+write("rx", "ep-closed-then-request", rx_cfg(False, 6) + hello(ACCEPT) +
+      hdr(EP_CLOSED) + hdr(PUT_ACK) + hdr(AM, 4) + b"abcd")
+write("rx", "ep-closed-twice", rx_cfg(True, 6) + hello() + hdr(EP_CLOSED) +
+      hdr(EP_CLOSED))
+write("rx", "ep-closed-with-data", rx_cfg(True, 6) + hello() +
+      hdr(EP_CLOSED, 4) + b"abcd")
+write("rx", "rma-error-with-data", rx_cfg(False, 6) + hello(ACCEPT) +
+      hdr(RMA_ERROR, 1) + b"x")
+# hellos: refusals end the stream, another version is told after its
+# version byte, the status and flags belong to the side
+write("rx", "hello-reject-simult", rx_cfg(False, 6) + hello(REJECT_SIMULT) +
+      hdr(PUT_ACK))
+write("rx", "hello-reject-version", rx_cfg(False, 6) +
+      hello(REJECT_VERSION))
+write("rx", "hello-version-1", rx_cfg(True, 6) +
+      struct.pack("<QBBHI16s", MAGIC, 1, 2, 4242, 0, bytes(16)) +
+      hdr(AM, 0, version=1))
+write("rx", "hello-version-3", rx_cfg(False, 0) + hello(ACCEPT, version=3))
+write("rx", "hello-version-prefix", rx_cfg(True, 6) +
+      struct.pack("<QB", MAGIC, 255))
+write("rx", "hello-connect-as-answer", rx_cfg(False, 6) + hello() +
+      hdr(PUT_ACK))
+write("rx", "hello-accept-from-connecting", rx_cfg(True, 6) +
+      hello(ACCEPT) + hdr(KEEPALIVE))
+write("rx", "hello-bad-status", rx_cfg(False, 6) + hello(4))
+write("rx", "hello-flags-in-answer", rx_cfg(False, 6) +
+      hello(ACCEPT, flags=FLAG_TO_EP))
+write("rx", "hello-unknown-flag", rx_cfg(True, 6) + hello(flags=0x80))
+write("rx", "hello-reserved", rx_cfg(True, 6) + hello(reserved=1))
+write("rx", "hello-bad-family", rx_cfg(False, 6) + hello(ACCEPT, family=1))
+write("rx", "hello-bad-magic", rx_cfg(True, 6) + b"X" + hello()[1:])
+write("rx", "no-hello", rx_cfg(False, 6) + hdr(PUT_ACK) + hdr(AM, 16) +
+      bytes(16))
 # the attack of issue 14: an active message id beyond the table
 write("rx", "am-id-200", rx_cfg(True, 6) + hello() + hdr(AM, 16, am_id=200) +
       bytes(16))
@@ -132,12 +189,11 @@ write("rx", "request-limit", rx_cfg(True, 6, answers=0, primed=1) +
 write("rx", "request-limit-answered", rx_cfg(True, 6, answers=0x55555555,
       primed=0) + rma(GET_REQ, 0x1000, 8) + rma(GET_REQ, 0x1000, 8) +
       hdr(KEEPALIVE))
-write("rx", "answer-on-request-side", rx_cfg(True, 6) + hello() +
-      hdr(PUT_ACK))
-write("rx", "request-on-answer-side", rx_cfg(False, 6) + hdr(AM, 4) +
-      b"abcd")
-write("rx", "hello-bad-magic", rx_cfg(True, 6) + b"X" + hello()[1:])
+write("rx", "request-limit-connecting-side", rx_cfg(False, 6, answers=0,
+      primed=0) + rma(GET_REQ, 0x1000, 8) + hdr(PUT_ACK) +
+      hdr(GET_RESP, 2) + b"ok" + rma(PUT, 0x1000, 1) + b"x")
 write("rx", "put-length-mismatch", rx_cfg(True, 6) + hello() +
       rma(PUT, 0x1000, 8, hdr_length=9) + bytes(9))
 write("rx", "rma-wraps", rx_cfg(True, 6) + hello() +
       rma(GET_REQ, 0xfffffffffffffff0, 32))
+write("rx", "unknown-type", rx_cfg(False, 6) + hello(ACCEPT) + hdr(9))
