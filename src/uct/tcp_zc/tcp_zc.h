@@ -14,6 +14,7 @@
 #include "tcp_zc_zcid.h"
 
 #include <uct/tcp/tcp_base.h>
+#include <ucs/datastruct/conn_match.h>
 #include <ucs/datastruct/khash.h>
 #include <ucs/datastruct/list.h>
 #include <ucs/datastruct/queue.h>
@@ -71,6 +72,32 @@ typedef struct UCS_S_PACKED uct_tcp_zc_device_addr_lo {
 typedef struct UCS_S_PACKED uct_tcp_zc_iface_addr {
     uint16_t port; /* network byte order */
 } uct_tcp_zc_iface_addr_t;
+
+
+/**
+ * Endpoint address (CONNECT_TO_EP): the listener port of the endpoint's iface
+ * and the endpoint's id, which the connecting side's hello names.
+ */
+typedef struct UCS_S_PACKED uct_tcp_zc_ep_addr {
+    uct_tcp_zc_iface_addr_t iface_addr;
+    uint64_t                ep_id;
+} uct_tcp_zc_ep_addr_t;
+
+
+/**
+ * Address of an iface as its hello carries it: the key of endpoint matching.
+ */
+typedef struct UCS_S_PACKED uct_tcp_zc_peer_key {
+    uint8_t  sa_family;
+    uint8_t  reserved;
+    uint16_t port;     /* network byte order */
+    uint8_t  addr[16];
+} uct_tcp_zc_peer_key_t;
+
+
+/* Endpoint ids of CONNECT_TO_EP have this bit, the sequence numbers of
+ * CONNECT_TO_IFACE endpoints (ucs_conn_match_get_next_sn) do not */
+#define UCT_TCP_ZC_CONN_ID_EP UCS_BIT(63)
 
 
 /**
@@ -187,15 +214,27 @@ typedef struct uct_tcp_zc_iface_config {
 
 
 typedef enum {
+    UCT_TCP_ZC_CONN_IDLE,       /* CONNECT_TO_EP endpoint, not connected yet;
+                                   or waiting for the peer's connection */
     UCT_TCP_ZC_CONN_CONNECTING, /* non-blocking connect in progress */
+    UCT_TCP_ZC_CONN_HELLO,      /* waiting for the peer's hello */
     UCT_TCP_ZC_CONN_CONNECTED,
     UCT_TCP_ZC_CONN_FAILED      /* socket closed after an error */
 } uct_tcp_zc_conn_state_t;
 
 
+/* Where a connection is in endpoint matching */
+typedef enum {
+    UCT_TCP_ZC_CONN_MATCH_NONE,
+    UCT_TCP_ZC_CONN_MATCH_EXP,   /* an endpoint's, until the handshake */
+    UCT_TCP_ZC_CONN_MATCH_UNEXP  /* accepted, for an endpoint to come */
+} uct_tcp_zc_conn_match_t;
+
+
 /* Kind of a send operation */
 typedef enum {
     UCT_TCP_ZC_TX_SEND,      /* completes when sent */
+    UCT_TCP_ZC_TX_ANSWER,    /* answer to the peer: completes when sent */
     UCT_TCP_ZC_TX_PUT,       /* completes on PUT_ACK */
     UCT_TCP_ZC_TX_GET,       /* completes on GET_RESP */
     UCT_TCP_ZC_TX_FLUSH      /* completes when all before it did */
@@ -258,6 +297,30 @@ typedef struct uct_tcp_zc_iface uct_tcp_zc_iface_t;
 typedef struct uct_tcp_zc_ep    uct_tcp_zc_ep_t;
 
 
+/* Longest headers of a queued message: an active message header with the
+ * user's header */
+#define UCT_TCP_ZC_TX_HDRS_MAX   (sizeof(uct_tcp_zc_hdr_t) + \
+                                  UCT_TCP_ZC_MAX_AM_HDR)
+
+
+/* Bytes of a receive buffer: a segment and the headers before it */
+#define UCT_TCP_ZC_RX_BUF_SIZE(_seg_size) \
+    (sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_rma_hdr_t) + (_seg_size))
+
+
+/**
+ * A receive buffer. An active message handler may keep the data of a
+ * message (UCT_CB_PARAM_FLAG_DESC): the buffer goes with it, the connection
+ * takes another, and the user gives it back with uct_iface_release_desc().
+ * The bytes which the connection received start rx_buf_offset bytes into
+ * the buffer, so that the headroom of the user and the pointer to release
+ * fit before the data of any message.
+ */
+typedef struct uct_tcp_zc_rx_buf {
+    uct_recv_desc_t       release;
+} uct_tcp_zc_rx_buf_t;
+
+
 /* MSG_ZEROCOPY ids of a connection, allocated when first used */
 typedef struct uct_tcp_zc_conn_zcids {
     uct_tcp_zc_zcid_t ids;
@@ -280,20 +343,48 @@ typedef struct uct_tcp_zc_linger {
 
 
 /**
- * A TCP connection. Each endpoint opens one and sends requests on it; the
- * peer accepts it and answers on it. Accepted connections have no endpoint.
+ * What a connection tells the endpoint which uses it.
+ */
+typedef struct uct_tcp_zc_conn_ops {
+    /* the connection takes new requests again */
+    void (*tx_ready)(uct_tcp_zc_ep_t *ep);
+    /* the connection failed: the endpoint fails with status */
+    void (*failed)(uct_tcp_zc_ep_t *ep, ucs_status_t status);
+    /* the endpoint uses this connection now, which the peer opened */
+    void (*moved)(uct_tcp_zc_ep_t *ep, uct_tcp_zc_conn_t *conn);
+} uct_tcp_zc_conn_ops_t;
+
+
+/**
+ * A TCP connection between two ifaces, for one pair of endpoints: each side
+ * sends its requests and the answers to the peer's requests on it. The
+ * endpoint of this side (ep) may be NULL: a connection which the peer opened
+ * before an endpoint of this side came, or whose endpoint was destroyed while
+ * the peer's still uses it.
  */
 struct uct_tcp_zc_conn {
     int                     fd;
     uct_tcp_zc_conn_state_t state;
     uct_tcp_zc_iface_t      *iface;
-    uct_tcp_zc_ep_t         *ep;       /* NULL on accepted connections */
+    uct_tcp_zc_ep_t         *ep;       /* NULL if none */
     ucs_event_set_types_t   events;    /* events registered for fd */
-    ucs_list_link_t         list;      /* in the iface list of accepted */
+    ucs_list_link_t         list;      /* in the iface list of connections */
     struct sockaddr_storage peer_addr;
-    ucs_queue_head_t        tx_queue;  /* not fully written */
-    ucs_queue_head_t        ans_queue; /* written, waiting for an answer */
+    /* endpoint matching: the peer's iface and the connection id */
+    ucs_conn_match_elem_t   match_elem;
+    uct_tcp_zc_conn_match_t match;
+    uct_tcp_zc_peer_key_t   peer_key;
+    uint64_t                conn_id;
+    int                     accepted;  /* the peer connected */
+    int                     ep_closed_sent; /* EP_CLOSED is written */
+    /* requests not fully written; answers not fully written, which go
+     * first; the message being written (NULL at a message boundary) */
+    ucs_queue_head_t        tx_queue;
+    ucs_queue_head_t        answer_queue;
+    uct_tcp_zc_tx_t         *tx_cur;
+    ucs_queue_head_t        wait_queue; /* written, waiting for an answer */
     unsigned                rma_outstanding; /* PUT/GET without answer */
+    unsigned                rma_written; /* of those, started on the wire */
     ucs_queue_head_t        zc_queue;  /* the kernel holds zero-copy pages */
     struct {
         uct_tcp_zc_conn_zcids_t *ids;
@@ -309,13 +400,14 @@ struct uct_tcp_zc_conn {
         ucs_time_t              reprobe_time; /* when to try again */
         unsigned                reprobes; /* which found copies again */
     } zc;
-    /* connecting side: the hello goes out with the first message;
-     * accepted side: the hello which the peer sent */
+    /* this side's hello, sent first, and its bytes still to write */
     uct_tcp_zc_hello_t      hello;
-    int                     hello_pending;
+    unsigned                hello_left;
     struct {
         uct_tcp_zc_rx_t       parser;  /* checks what the peer sends */
-        uint8_t               *buf;
+        uct_tcp_zc_rx_buf_t   *elem;   /* receive buffer, NULL while
+                                          nothing is buffered */
+        uint8_t               *buf;    /* its received bytes */
         size_t                head;    /* first byte not consumed */
         size_t                tail;    /* end of received bytes */
         /* PUT/GET data in progress: next destination */
@@ -323,16 +415,22 @@ struct uct_tcp_zc_conn {
         unsigned              iovcnt;
         struct iovec          put_iov;   /* PUT destination */
         uct_tcp_zc_memh_t     *put_memh; /* its registration, referenced */
+        int                   put;       /* the data are a PUT's */
+        int                   discard;   /* ... into no registered memory:
+                                            dropped, answered with an
+                                            error */
     } rx;
 };
 
 
 struct uct_tcp_zc_ep {
     uct_base_ep_t           super;
-    uct_tcp_zc_conn_t       conn;
+    uct_tcp_zc_conn_t       *conn;     /* the connection to the peer */
     ucs_queue_head_t        pending_q;
     int                     in_pending_dispatch;
     ucs_list_link_t         list;      /* in the iface list of endpoints */
+    uint64_t                id;        /* CONNECT_TO_EP: the address */
+    uint64_t                peer_id;   /* CONNECT_TO_EP: the peer's */
     ucs_status_t            status;    /* UCS_OK, or why the ep failed */
     uct_worker_cb_id_t      err_cb_id; /* deferred error report */
 };
@@ -352,8 +450,20 @@ struct uct_tcp_zc_iface {
     int                         in_progress;
     ucs_queue_head_t            comp_queue;
     ucs_list_link_t             ep_graveyard;
-    ucs_list_link_t             accepted_list;
+    /* every connection (the async thread adds accepted ones), and closed
+     * ones to free after the events */
+    ucs_list_link_t             conn_list;
+    ucs_list_link_t             conn_graveyard;
+    ucs_conn_match_ctx_t        conn_match;
+    uct_tcp_zc_peer_key_t       key;       /* this iface, as hellos say */
+    uint64_t                    next_ep_id;
+    const uct_tcp_zc_conn_ops_t *conn_ops; /* what connections tell eps */
     uint8_t                     *tx_buf;    /* short/bcopy staging */
+    ucs_mpool_t                 tx_mp;      /* send descriptors */
+    ucs_mpool_t                 rx_mp;      /* receive buffers */
+    size_t                      rx_headroom; /* before data kept by a
+                                               handler */
+    size_t                      rx_buf_offset; /* of the bytes in a buffer */
     struct {
         uct_tcp_send_recv_buf_config_t sockopt;
         size_t                         seg_size;
@@ -420,12 +530,26 @@ void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md,
 void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
 
 /* connections */
-ucs_status_t uct_tcp_zc_conn_init(uct_tcp_zc_conn_t *conn,
-                                  uct_tcp_zc_iface_t *iface,
-                                  uct_tcp_zc_ep_t *ep, int fd,
-                                  uct_tcp_zc_conn_state_t state);
+ucs_status_t uct_tcp_zc_conn_create(uct_tcp_zc_iface_t *iface, int fd,
+                                    const struct sockaddr_storage *peer_addr,
+                                    uct_tcp_zc_conn_t **conn_p);
+ucs_status_t uct_tcp_zc_conn_connect(uct_tcp_zc_conn_t *conn,
+                                     const struct sockaddr_storage *peer_addr,
+                                     uint64_t conn_id, int to_ep);
+void uct_tcp_zc_conn_expect(uct_tcp_zc_conn_t *conn,
+                            const struct sockaddr_storage *peer_addr,
+                            uint64_t conn_id);
+void uct_tcp_zc_conn_adopt(uct_tcp_zc_conn_t *conn, uct_tcp_zc_conn_t *mine);
+ucs_status_t
+uct_tcp_zc_conn_connect_iface(uct_tcp_zc_conn_t *conn,
+                              const struct sockaddr_storage *peer_addr);
+void uct_tcp_zc_conn_detach(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status);
-void uct_tcp_zc_conn_cleanup(uct_tcp_zc_conn_t *conn, ucs_status_t status);
+void uct_tcp_zc_conn_free_released(uct_tcp_zc_iface_t *iface);
+void uct_tcp_zc_conn_destroy_all(uct_tcp_zc_iface_t *iface);
+void uct_tcp_zc_peer_key_init(uct_tcp_zc_peer_key_t *key,
+                              const struct sockaddr *addr);
+extern const ucs_conn_match_ops_t uct_tcp_zc_conn_match_ops;
 ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
                                 unsigned iovcnt, int flags);
 ucs_status_t
@@ -464,9 +588,10 @@ uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
                                const uct_device_addr_t *dev_addr,
                                const uct_iface_addr_t *iface_addr,
                                struct sockaddr_storage *addr);
-void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn);
 ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
                                            int fd);
+
+void uct_tcp_zc_rx_buf_release(uct_recv_desc_t *self, void *desc);
 
 /* devmem of an iface (tcp_zc_devmem.c) */
 ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
@@ -479,8 +604,7 @@ UCS_CLASS_DECLARE_DELETE_FUNC(uct_tcp_zc_ep_t, uct_ep_t);
 
 void uct_tcp_zc_ep_destroy(uct_ep_h tl_ep);
 void uct_tcp_zc_ep_free_destroyed(uct_tcp_zc_iface_t *iface);
-void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status);
-void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep);
+extern const uct_tcp_zc_conn_ops_t uct_tcp_zc_ep_conn_ops;
 ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
                                     uint64_t header, const void *payload,
                                     unsigned length);
@@ -518,6 +642,7 @@ void uct_tcp_zc_ep_pending_purge(uct_ep_h tl_ep,
                                  uct_pending_purge_callback_t cb, void *arg);
 ucs_status_t uct_tcp_zc_ep_check(uct_ep_h tl_ep, unsigned flags,
                                  uct_completion_t *comp);
+ucs_status_t uct_tcp_zc_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr);
 int uct_tcp_zc_ep_is_connected(const uct_ep_h tl_ep,
                                const uct_tcp_zc_ep_is_connected_params_t *params);
 

@@ -18,6 +18,8 @@
 #include <uct/base/uct_md.h>
 #include <uct/base/uct_iface.h>
 #include <uct/base/uct_component.h>
+#include <ucs/arch/cpu.h>
+#include <ucs/datastruct/mpool.h>
 #include <ucs/sys/sock.h>
 #include <ucs/sys/stubs.h>
 #include <net/if.h>
@@ -34,6 +36,9 @@
 #if UCT_TCP_ZC_API_V2
 
 #include <ucs/sys/netlink.h>
+#include <ucs/sys/string.h>
+#include <ucs/sys/topo/base/topo.h>
+#include <ucs/debug/memtrack_int.h>
 
 /* Memory domain attributes: flat v2 structure */
 typedef uct_md_attr_v2_t uct_tcp_zc_md_attr_t;
@@ -109,10 +114,29 @@ uct_tcp_zc_iface_route_is_best(const char *if_name,
 
     return (if_index != 0) && ucs_netlink_is_best_route(if_index, peer_addr);
 }
+/* connect_to_ep is an internal v2 operation; the public one calls it */
+ucs_status_t uct_tcp_zc_ep_connect_to_ep(uct_ep_h tl_ep,
+                                         const uct_device_addr_t *dev_addr,
+                                         const uct_ep_addr_t *ep_addr);
+
+static UCS_F_MAYBE_UNUSED ucs_status_t
+uct_tcp_zc_ep_connect_to_ep_v2(uct_ep_h tl_ep,
+                               const uct_device_addr_t *dev_addr,
+                               const uct_ep_addr_t *ep_addr,
+                               const uct_ep_connect_to_ep_params_t *params)
+{
+    return uct_tcp_zc_ep_connect_to_ep(tl_ep, dev_addr, ep_addr);
+}
+#define UCT_TCP_ZC_EP_CONNECT_TO_EP uct_base_ep_connect_to_ep
+
+/* The endpoint address which ep_is_connected names, if any */
+#define UCT_TCP_ZC_EP_IS_CONNECTED_EP_ADDR(_params) \
+    (((_params)->field_mask & UCT_EP_IS_CONNECTED_FIELD_EP_ADDR) ? \
+     (_params)->ep_addr : NULL)
+
 #define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2, _is_connected) \
     .iface_query_v2        = uct_iface_base_query_v2, \
-    .ep_connect_to_ep_v2   = (uct_ep_connect_to_ep_v2_func_t) \
-            ucs_empty_function_return_unsupported, \
+    .ep_connect_to_ep_v2   = uct_tcp_zc_ep_connect_to_ep_v2, \
     .iface_is_reachable_v2 = _reachable_v2, \
     .ep_is_connected       = _is_connected, \
     .ep_get_device_ep      = (uct_ep_get_device_ep_func_t) \
@@ -126,6 +150,59 @@ uct_tcp_zc_iface_route_is_best(const char *if_name,
 
 /* iface flag which tells UCP the transport crosses hosts */
 #define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE UCT_IFACE_FLAG_INTER_NODE
+
+/* The system device of a network interface (its PCI function, below a
+ * VLAN or bond), as UCX's tcp finds it, so that UCP knows its distance to
+ * memory and to other devices */
+static UCS_F_MAYBE_UNUSED ucs_sys_device_t
+uct_tcp_zc_netif_sys_device(const char *if_name)
+{
+    const unsigned name_priority = 10;
+    ucs_sys_device_t sys_dev     = UCS_SYS_DEVICE_ID_UNKNOWN;
+    const char *sysfs_path;
+    char *lowest_path, *path_buffer;
+
+    if (ucs_string_alloc_path_buffer(&lowest_path, "lowest_path") !=
+        UCS_OK) {
+        return sys_dev;
+    }
+
+    if ((ucs_string_alloc_path_buffer(&path_buffer, "path_buffer") ==
+         UCS_OK)) {
+        if (ucs_netif_get_lowest_device_path(if_name, lowest_path,
+                                             PATH_MAX) == UCS_OK) {
+            sysfs_path = ucs_topo_resolve_sysfs_path(lowest_path,
+                                                     path_buffer);
+            sys_dev    = ucs_topo_get_sysfs_dev(if_name, sysfs_path,
+                                                name_priority);
+            if (sys_dev != UCS_SYS_DEVICE_ID_UNKNOWN) {
+                ucs_topo_sys_device_set_class(sys_dev,
+                                              UCS_TOPO_DEVICE_CLASS_NET);
+            }
+        }
+        ucs_free(path_buffer);
+    }
+
+    ucs_free(lowest_path);
+    return sys_dev;
+}
+
+/* A memory pool of heap chunks */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_mpool_init(ucs_mpool_t *mp, size_t elem_size,
+                      unsigned elems_per_chunk, ucs_mpool_ops_t *ops,
+                      const char *name)
+{
+    ucs_mpool_params_t params;
+
+    ucs_mpool_params_reset(&params);
+    params.elem_size       = elem_size;
+    params.alignment       = UCS_SYS_CACHE_LINE_SIZE;
+    params.elems_per_chunk = elems_per_chunk;
+    params.ops             = ops;
+    params.name            = name;
+    return ucs_mpool_init(&params, mp);
+}
 
 typedef uct_ep_is_connected_params_t uct_tcp_zc_ep_is_connected_params_t;
 
@@ -216,6 +293,17 @@ uct_tcp_zc_iface_route_is_best(const char *if_name,
 }
 #define UCT_TCP_ZC_IFACE_INTERNAL_OPS_EXTRA(_reachable_v2, _is_connected)
 
+/* connect_to_ep is an iface operation */
+ucs_status_t uct_tcp_zc_ep_connect_to_ep(uct_ep_h tl_ep,
+                                         const uct_device_addr_t *dev_addr,
+                                         const uct_ep_addr_t *ep_addr);
+#define UCT_TCP_ZC_EP_CONNECT_TO_EP \
+    (uct_ep_connect_to_ep_func_t)uct_tcp_zc_ep_connect_to_ep
+
+/* 1.13 has no ep_is_connected, so none names an endpoint address */
+#define UCT_TCP_ZC_EP_IS_CONNECTED_EP_ADDR(_params) \
+    ((const uct_ep_addr_t*)NULL)
+
 /* 1.13 has no ep_is_connected: the same shape of parameters */
 typedef struct {
     uint64_t                field_mask;
@@ -229,6 +317,24 @@ enum {
 };
 
 #define UCT_TCP_ZC_IFACE_FLAG_INTER_NODE 0
+
+/* A memory pool of heap chunks */
+static UCS_F_ALWAYS_INLINE ucs_status_t
+uct_tcp_zc_mpool_init(ucs_mpool_t *mp, size_t elem_size,
+                      unsigned elems_per_chunk, ucs_mpool_ops_t *ops,
+                      const char *name)
+{
+    return ucs_mpool_init(mp, 0, elem_size, 0, UCS_SYS_CACHE_LINE_SIZE,
+                          elems_per_chunk, UINT_MAX, ops, name);
+}
+
+/* UCX 1.13 finds no system device of a network interface (its tcp reports
+ * none either) */
+static UCS_F_ALWAYS_INLINE ucs_sys_device_t
+uct_tcp_zc_netif_sys_device(const char *if_name)
+{
+    return UCS_SYS_DEVICE_ID_UNKNOWN;
+}
 
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_tcp_zc_socket_create(int domain, int type, int *fd_p)

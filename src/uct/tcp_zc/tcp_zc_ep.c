@@ -33,8 +33,9 @@ static UCS_F_ALWAYS_INLINE int
 uct_tcp_zc_ep_conn_ready(const uct_tcp_zc_ep_t *ep)
 {
     return (ep->status == UCS_OK) &&
-           (ep->conn.state == UCT_TCP_ZC_CONN_CONNECTED) &&
-           ucs_queue_is_empty(&ep->conn.tx_queue);
+           (ep->conn->state == UCT_TCP_ZC_CONN_CONNECTED) &&
+           (ep->conn->tx_cur == NULL) &&
+           ucs_queue_is_empty(&ep->conn->tx_queue);
 }
 
 /* Whether a new operation can be written now: pending requests go first,
@@ -66,7 +67,7 @@ uct_tcp_zc_ep_check_rma(const uct_tcp_zc_ep_t *ep)
         return status;
     }
 
-    return uct_tcp_zc_conn_rma_blocked(&ep->conn) ? UCS_ERR_NO_RESOURCE :
+    return uct_tcp_zc_conn_rma_blocked(ep->conn) ? UCS_ERR_NO_RESOURCE :
                                                     UCS_OK;
 }
 
@@ -91,7 +92,7 @@ static unsigned uct_tcp_zc_ep_report_failure(void *arg)
     return 1;
 }
 
-void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status)
+static void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status)
 {
     uct_tcp_zc_iface_t *iface = uct_tcp_zc_ep_iface(ep);
 
@@ -108,7 +109,7 @@ void uct_tcp_zc_ep_failed(uct_tcp_zc_ep_t *ep, ucs_status_t status)
                                       &ep->err_cb_id);
 }
 
-void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep)
+static void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep)
 {
     uct_pending_req_priv_queue_t UCS_V_UNUSED *priv;
 
@@ -118,104 +119,124 @@ void uct_tcp_zc_ep_tx_drained(uct_tcp_zc_ep_t *ep)
     ep->in_pending_dispatch = 0;
 }
 
+static void uct_tcp_zc_ep_conn_moved(uct_tcp_zc_ep_t *ep,
+                                     uct_tcp_zc_conn_t *conn)
+{
+    ep->conn = conn;
+}
+
+const uct_tcp_zc_conn_ops_t uct_tcp_zc_ep_conn_ops = {
+    .tx_ready = uct_tcp_zc_ep_tx_drained,
+    .failed   = uct_tcp_zc_ep_failed,
+    .moved    = uct_tcp_zc_ep_conn_moved
+};
+
 static UCS_CLASS_INIT_FUNC(uct_tcp_zc_ep_t, const uct_ep_params_t *params)
 {
     uct_tcp_zc_iface_t *iface = ucs_derived_of(params->iface,
                                                uct_tcp_zc_iface_t);
-    uct_tcp_zc_conn_state_t state;
+    struct sockaddr_storage peer_addr;
     ucs_status_t status;
-    size_t addr_len;
-    int fd, ret;
 
-    UCT_EP_PARAMS_CHECK_DEV_IFACE_ADDRS(params);
     UCS_CLASS_CALL_SUPER_INIT(uct_base_ep_t, &iface->super);
 
     self->status              = UCS_OK;
     self->err_cb_id           = UCS_CALLBACKQ_ID_NULL;
     self->in_pending_dispatch = 0;
-    self->conn.fd   = -1;
+    self->id                  = 0;
+    self->peer_id             = 0;
     ucs_queue_head_init(&self->pending_q);
 
-    status = uct_tcp_zc_iface_peer_sockaddr(iface, params->dev_addr,
-                                            params->iface_addr,
-                                            &self->conn.peer_addr);
+    status = uct_tcp_zc_conn_create(iface, -1, NULL, &self->conn);
     if (status != UCS_OK) {
         return status;
     }
 
-    status = ucs_sockaddr_sizeof((struct sockaddr*)&self->conn.peer_addr,
-                                 &addr_len);
-    if (status != UCS_OK) {
-        return status;
-    }
-
-    status = uct_tcp_zc_socket_create(self->conn.peer_addr.ss_family,
-                                      SOCK_STREAM, &fd);
-    if (status != UCS_OK) {
-        return status;
-    }
-
-    status = ucs_socket_set_buffer_size(fd, iface->config.sockopt.sndbuf,
-                                        iface->config.sockopt.rcvbuf);
-    if (status != UCS_OK) {
-        goto err_close;
-    }
-
-    status = ucs_sys_fcntl_modfl(fd, O_NONBLOCK, 0);
-    if (status != UCS_OK) {
-        goto err_close;
-    }
-
-    ret = connect(fd, (struct sockaddr*)&self->conn.peer_addr, addr_len);
-    if (ret == 0) {
-        state = UCT_TCP_ZC_CONN_CONNECTED;
-    } else if (errno == EINPROGRESS) {
-        state = UCT_TCP_ZC_CONN_CONNECTING;
-    } else {
-        /* reported through the error handler, like a later failure */
-        ucs_diag("tcp_zc ep %p: connect to %s failed: %m", self,
-                 ucs_sockaddr_str((struct sockaddr*)&self->conn.peer_addr,
-                                  ucs_alloca(UCS_SOCKADDR_STRING_LEN),
-                                  UCS_SOCKADDR_STRING_LEN));
-        state = UCT_TCP_ZC_CONN_FAILED;
-    }
-
-    status = uct_tcp_zc_conn_init(&self->conn, iface, self, fd, state);
-    if (status != UCS_OK) {
-        goto err_close;
-    }
-
-    /* who is connecting: sent before the first message */
-    memset(&self->conn.hello, 0, sizeof(self->conn.hello));
-    self->conn.hello.magic     = UCT_TCP_ZC_MAGIC;
-    self->conn.hello.version   = UCT_TCP_ZC_VERSION;
-    self->conn.hello.sa_family = iface->if_addr.ss_family;
-    self->conn.hello.port      = htons(iface->listen_port);
-    memcpy(self->conn.hello.addr,
-           ucs_sockaddr_get_inet_addr((struct sockaddr*)&iface->if_addr),
-           (iface->if_addr.ss_family == AF_INET6) ? sizeof(struct in6_addr) :
-                                                   sizeof(struct in_addr));
-    self->conn.hello_pending = 1;
-
+    self->conn->ep = self;
     ucs_list_add_tail(&iface->ep_list, &self->list);
 
-    if (state == UCT_TCP_ZC_CONN_FAILED) {
-        uct_tcp_zc_conn_close(&self->conn, UCS_ERR_UNREACHABLE);
-        uct_tcp_zc_ep_failed(self, UCS_ERR_UNREACHABLE);
+    if (!ucs_test_all_flags(params->field_mask,
+                            UCT_EP_PARAM_FIELD_DEV_ADDR |
+                            UCT_EP_PARAM_FIELD_IFACE_ADDR)) {
+        /* CONNECT_TO_EP: connected once the peer's address is known */
+        self->id = UCT_TCP_ZC_CONN_ID_EP | iface->next_ep_id++;
+        ucs_debug("tcp_zc ep %p: id 0x%" PRIx64, self, self->id);
         return UCS_OK;
     }
 
-    ucs_debug("tcp_zc ep %p: fd %d %s to %s", self, self->conn.fd,
-              (state == UCT_TCP_ZC_CONN_CONNECTED) ? "connected" :
-                                                     "connecting",
-              ucs_sockaddr_str((struct sockaddr*)&self->conn.peer_addr,
-                               ucs_alloca(UCS_SOCKADDR_STRING_LEN),
-                               UCS_SOCKADDR_STRING_LEN));
-    return UCS_OK;
+    status = uct_tcp_zc_iface_peer_sockaddr(iface, params->dev_addr,
+                                            params->iface_addr, &peer_addr);
+    if (status == UCS_OK) {
+        status = uct_tcp_zc_conn_connect_iface(self->conn, &peer_addr);
+    }
 
-err_close:
-    close(fd);
-    return status;
+    if (status != UCS_OK) {
+        /* reported through the error handler, like a later failure */
+        uct_tcp_zc_conn_close(self->conn, UCS_ERR_UNREACHABLE);
+        uct_tcp_zc_ep_failed(self, UCS_ERR_UNREACHABLE);
+    }
+
+    return UCS_OK;
+}
+
+ucs_status_t uct_tcp_zc_ep_get_address(uct_ep_h tl_ep, uct_ep_addr_t *addr)
+{
+    uct_tcp_zc_ep_t *ep         = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    uct_tcp_zc_ep_addr_t *ep_addr = (uct_tcp_zc_ep_addr_t*)addr;
+
+    ep_addr->iface_addr.port = uct_tcp_zc_ep_iface(ep)->key.port;
+    ep_addr->ep_id           = ep->id;
+    return UCS_OK;
+}
+
+/*
+ * CONNECT_TO_EP: of the two endpoints, the one of the iface with the lower
+ * address (of the lower id, on one iface) connects, naming the other's id in
+ * its hello; the other waits for that connection.
+ */
+ucs_status_t uct_tcp_zc_ep_connect_to_ep(uct_ep_h tl_ep,
+                                         const uct_device_addr_t *dev_addr,
+                                         const uct_ep_addr_t *addr)
+{
+    uct_tcp_zc_ep_t *ep                 = ucs_derived_of(tl_ep,
+                                                         uct_tcp_zc_ep_t);
+    uct_tcp_zc_iface_t *iface           = uct_tcp_zc_ep_iface(ep);
+    const uct_tcp_zc_ep_addr_t *ep_addr = (const uct_tcp_zc_ep_addr_t*)addr;
+    struct sockaddr_storage peer_addr;
+    uct_tcp_zc_peer_key_t peer_key;
+    ucs_status_t status;
+    int cmp;
+
+    if ((ep->id == 0) || (ep->conn->state != UCT_TCP_ZC_CONN_IDLE) ||
+        (ep->conn->match != UCT_TCP_ZC_CONN_MATCH_NONE) ||
+        !(ep_addr->ep_id & UCT_TCP_ZC_CONN_ID_EP)) {
+        ucs_error("tcp_zc ep %p: connect_to_ep on an endpoint which is not "
+                  "a fresh point-to-point one, or to a bad address", ep);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    status = uct_tcp_zc_iface_peer_sockaddr(
+            iface, dev_addr, (const uct_iface_addr_t*)&ep_addr->iface_addr,
+            &peer_addr);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    ep->peer_id = ep_addr->ep_id;
+    uct_tcp_zc_peer_key_init(&peer_key, (const struct sockaddr*)&peer_addr);
+    cmp = memcmp(&iface->key, &peer_key, sizeof(peer_key));
+    if ((cmp < 0) || ((cmp == 0) && (ep->id < ep->peer_id))) {
+        status = uct_tcp_zc_conn_connect(ep->conn, &peer_addr, ep->peer_id,
+                                         1);
+        if (status != UCS_OK) {
+            uct_tcp_zc_conn_close(ep->conn, UCS_ERR_UNREACHABLE);
+            uct_tcp_zc_ep_failed(ep, UCS_ERR_UNREACHABLE);
+        }
+    } else {
+        uct_tcp_zc_conn_expect(ep->conn, &peer_addr, ep->id);
+    }
+
+    return UCS_OK;
 }
 
 static void uct_tcp_zc_ep_pending_drop(uct_pending_req_t *req, void *arg)
@@ -236,7 +257,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_ep_t)
     uct_pending_queue_purge(priv, &self->pending_q, 1,
                             uct_tcp_zc_ep_pending_drop, self);
     ucs_list_del(&self->list);
-    uct_tcp_zc_conn_cleanup(&self->conn, UCS_ERR_CANCELED);
+    uct_tcp_zc_conn_detach(self->conn);
 }
 
 UCS_CLASS_DEFINE(uct_tcp_zc_ep_t, uct_base_ep_t);
@@ -280,7 +301,7 @@ uct_tcp_zc_ep_send_staged(uct_tcp_zc_ep_t *ep, size_t length,
 {
     ucs_status_t status;
 
-    status = uct_tcp_zc_conn_send(&ep->conn, uct_tcp_zc_ep_iface(ep)->tx_buf,
+    status = uct_tcp_zc_conn_send(ep->conn, uct_tcp_zc_ep_iface(ep)->tx_buf,
                                   length, NULL, 0, 0, kind, NULL, NULL);
     if (UCS_STATUS_IS_ERR(status)) {
         return uct_tcp_zc_ep_drops_sends(ep) ? UCS_OK : status;
@@ -324,7 +345,7 @@ ucs_status_t uct_tcp_zc_ep_am_short(uct_ep_h tl_ep, uint8_t am_id,
     memcpy(UCS_PTR_BYTE_OFFSET(hdr + 1, sizeof(header)), payload, length);
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
                        UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, hdr->length,
-                       "SEND fd %d", ep->conn.fd);
+                       "SEND fd %d", ep->conn->fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, sizeof(header) + length);
     return uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + hdr->length,
                                      UCT_TCP_ZC_TX_SEND);
@@ -355,7 +376,7 @@ ucs_status_t uct_tcp_zc_ep_am_short_iov(uct_ep_h tl_ep, uint8_t am_id,
     uct_iov_to_buffer(iov, iovcnt, &iov_iter, hdr + 1, length);
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
                        UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, length,
-                       "SEND fd %d", ep->conn.fd);
+                       "SEND fd %d", ep->conn->fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, SHORT, length);
     return uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + length,
                                      UCT_TCP_ZC_TX_SEND);
@@ -388,7 +409,7 @@ ssize_t uct_tcp_zc_ep_am_bcopy(uct_ep_h tl_ep, uint8_t am_id,
     hdr->length = length;
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
                        UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, length,
-                       "SEND fd %d", ep->conn.fd);
+                       "SEND fd %d", ep->conn->fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, BCOPY, length);
 
     status = uct_tcp_zc_ep_send_staged(ep, sizeof(*hdr) + length,
@@ -454,10 +475,10 @@ ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
     memcpy(hdr + 1, header, header_length);
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
                        UCT_AM_TRACE_TYPE_SEND, am_id, hdr + 1, header_length,
-                       "SEND fd %d", ep->conn.fd);
+                       "SEND fd %d", ep->conn->fd);
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
 
-    return uct_tcp_zc_conn_send(&ep->conn, hdr, sizeof(*hdr) + header_length,
+    return uct_tcp_zc_conn_send(ep->conn, hdr, sizeof(*hdr) + header_length,
                                 vec, vec_cnt, 1, UCT_TCP_ZC_TX_SEND, comp,
                                 NULL);
 }
@@ -557,13 +578,104 @@ ssize_t uct_tcp_zc_ep_put_bcopy(uct_ep_h tl_ep, uct_pack_callback_t pack_cb,
     return (status == UCS_OK) ? (ssize_t)length : status;
 }
 
+/* The entries of an iov which cover [offset, offset + length) */
+static unsigned uct_tcp_zc_ep_iov_slice(const struct iovec *vec,
+                                        unsigned vec_cnt, size_t offset,
+                                        size_t length, struct iovec *slice)
+{
+    unsigned i, count = 0;
+    size_t skip;
+
+    for (i = 0; (i < vec_cnt) && (length > 0); ++i) {
+        if (offset >= vec[i].iov_len) {
+            offset -= vec[i].iov_len;
+            continue;
+        }
+
+        skip                   = offset;
+        slice[count].iov_base  = UCS_PTR_BYTE_OFFSET(vec[i].iov_base, skip);
+        slice[count].iov_len   = ucs_min(vec[i].iov_len - skip, length);
+        length                -= slice[count].iov_len;
+        offset                 = 0;
+        ++count;
+    }
+
+    return count;
+}
+
+static ucs_status_t
+uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
+                  unsigned vec_cnt, size_t length, uint64_t remote_addr,
+                  uct_rkey_t rkey, uct_completion_t *comp,
+                  uct_tcp_zc_tx_t **tx_p);
+
+/*
+ * A PUT or GET zcopy goes as messages of at most UCT_TCP_ZC_RMA_SEG_SIZE
+ * bytes, each answered: answers to the peer's requests are written between
+ * them. The completion waits for all of them.
+ */
+static ucs_status_t
+uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
+                        const struct iovec *vec, unsigned vec_cnt,
+                        size_t length, uint64_t remote_addr, uct_rkey_t rkey,
+                        uct_completion_t *comp)
+{
+    size_t num_parts = ucs_max(ucs_div_round_up(length,
+                                                UCT_TCP_ZC_RMA_SEG_SIZE), 1);
+    struct iovec slice[UCT_TCP_ZC_MAX_IOV];
+    uct_tcp_zc_rma_req_t req;
+    uct_tcp_zc_tx_t *tx;
+    unsigned slice_cnt;
+    ucs_status_t status;
+    size_t i, offset, part;
+
+    if (comp != NULL) {
+        comp->count += num_parts - 1;
+    }
+
+    for (i = 0, offset = 0; i < num_parts; ++i, offset += part) {
+        part      = ucs_min(length - offset, UCT_TCP_ZC_RMA_SEG_SIZE);
+        slice_cnt = uct_tcp_zc_ep_iov_slice(vec, vec_cnt, offset, part,
+                                            slice);
+        if (type == UCT_TCP_ZC_MSG_PUT) {
+            uct_tcp_zc_ep_rma_req(&req, type, remote_addr + offset, rkey,
+                                  part);
+            status = uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req), slice,
+                                          slice_cnt, 1, UCT_TCP_ZC_TX_PUT,
+                                          comp, NULL);
+        } else {
+            status = uct_tcp_zc_ep_get(ep, slice, slice_cnt, part,
+                                       remote_addr + offset, rkey, comp, &tx);
+        }
+
+        if (!UCS_STATUS_IS_ERR(status)) {
+            continue;
+        }
+
+        if (comp == NULL) {
+            return (i == 0) ? status : UCS_INPROGRESS;
+        } else if (i == 0) {
+            comp->count -= num_parts - 1;
+            return status;
+        }
+
+        /* the parts which went complete with their connection's fate; the
+         * others fail now */
+        uct_completion_update_status(comp, status);
+        comp->count -= num_parts - i - 1;
+        uct_invoke_completion(comp, status);
+        return UCS_INPROGRESS;
+    }
+
+    return UCS_INPROGRESS;
+}
+
 ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
                                      size_t iovcnt, uint64_t remote_addr,
                                      uct_rkey_t rkey, uct_completion_t *comp)
 {
     uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
     struct iovec vec[UCT_TCP_ZC_MAX_IOV];
-    uct_tcp_zc_rma_req_t req;
     ucs_status_t status;
     unsigned vec_cnt;
     size_t length;
@@ -574,12 +686,11 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
         return status;
     }
 
-    uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_PUT, remote_addr, rkey, length);
     UCT_TL_EP_STAT_OP(&ep->super, PUT, ZCOPY, length);
 
     /* completes when the target acknowledges the data */
-    return uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), vec, vec_cnt, 1,
-                                UCT_TCP_ZC_TX_PUT, comp, NULL);
+    return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_PUT, vec, vec_cnt,
+                                   length, remote_addr, rkey, comp);
 }
 
 static ucs_status_t
@@ -593,7 +704,7 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
 
     uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_GET_REQ, remote_addr, rkey,
                           length);
-    status = uct_tcp_zc_conn_send(&ep->conn, &req, sizeof(req), NULL, 0, 0,
+    status = uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req), NULL, 0, 0,
                                   UCT_TCP_ZC_TX_GET, comp, tx_p);
     if (UCS_STATUS_IS_ERR(status)) {
         return status;
@@ -652,7 +763,6 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 {
     uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
     struct iovec vec[UCT_TCP_ZC_MAX_IOV];
-    uct_tcp_zc_tx_t *tx;
     ucs_status_t status;
     unsigned vec_cnt;
     size_t length;
@@ -664,8 +774,8 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     }
 
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
-    return uct_tcp_zc_ep_get(ep, vec, vec_cnt, length, remote_addr, rkey,
-                             comp, &tx);
+    return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
+                                   length, remote_addr, rkey, comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
@@ -677,7 +787,7 @@ ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
         /* a partly written message cannot be taken back: the connection
          * goes, and outstanding operations complete as canceled */
         if (ep->status == UCS_OK) {
-            uct_tcp_zc_conn_close(&ep->conn, UCS_ERR_CANCELED);
+            uct_tcp_zc_conn_close(ep->conn, UCS_ERR_CANCELED);
             ep->status = UCS_ERR_CANCELED;
         }
         return UCS_OK;
@@ -695,7 +805,7 @@ ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,
     }
 
     UCT_TL_EP_STAT_FLUSH(&ep->super);
-    return uct_tcp_zc_conn_flush(&ep->conn, comp);
+    return uct_tcp_zc_conn_flush(ep->conn, comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
@@ -705,7 +815,7 @@ ucs_status_t uct_tcp_zc_ep_pending_add(uct_ep_h tl_ep, uct_pending_req_t *req,
 
     if ((ep->status != UCS_OK) ||
         (uct_tcp_zc_ep_can_send(ep) &&
-         !uct_tcp_zc_conn_rma_blocked(&ep->conn))) {
+         !uct_tcp_zc_conn_rma_blocked(ep->conn))) {
         return UCS_ERR_BUSY;
     }
 
@@ -740,7 +850,7 @@ ucs_status_t uct_tcp_zc_ep_check(uct_ep_h tl_ep, unsigned flags,
 
     /* a dead peer answers with a reset, which fails the connection and is
      * reported through the error handler */
-    (void)uct_tcp_zc_conn_send(&ep->conn, &hdr, sizeof(hdr), NULL, 0, 0,
+    (void)uct_tcp_zc_conn_send(ep->conn, &hdr, sizeof(hdr), NULL, 0, 0,
                                UCT_TCP_ZC_TX_SEND, NULL, NULL);
     return UCS_OK;
 }
@@ -749,19 +859,31 @@ int uct_tcp_zc_ep_is_connected(const uct_ep_h tl_ep,
                                const uct_tcp_zc_ep_is_connected_params_t *params)
 {
     uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
+    const uct_tcp_zc_ep_addr_t *ep_addr;
+    const uct_iface_addr_t *iface_addr;
     struct sockaddr_storage addr;
 
-    if (!ucs_test_all_flags(params->field_mask,
-                            UCT_EP_IS_CONNECTED_FIELD_DEVICE_ADDR |
-                            UCT_EP_IS_CONNECTED_FIELD_IFACE_ADDR)) {
+    ep_addr = (const uct_tcp_zc_ep_addr_t*)
+              UCT_TCP_ZC_EP_IS_CONNECTED_EP_ADDR(params);
+    if (ep_addr != NULL) {
+        if ((ep->peer_id == 0) || (ep_addr->ep_id != ep->peer_id)) {
+            return 0;
+        }
+        iface_addr = (const uct_iface_addr_t*)&ep_addr->iface_addr;
+    } else if (params->field_mask & UCT_EP_IS_CONNECTED_FIELD_IFACE_ADDR) {
+        iface_addr = params->iface_addr;
+    } else {
+        return 0;
+    }
+
+    if (!(params->field_mask & UCT_EP_IS_CONNECTED_FIELD_DEVICE_ADDR)) {
         return 0;
     }
 
     return (uct_tcp_zc_iface_peer_sockaddr(uct_tcp_zc_ep_iface(ep),
-                                           params->device_addr,
-                                           params->iface_addr,
+                                           params->device_addr, iface_addr,
                                            &addr) == UCS_OK) &&
            (ucs_sockaddr_cmp((struct sockaddr*)&addr,
-                             (struct sockaddr*)&ep->conn.peer_addr,
+                             (struct sockaddr*)&ep->conn->peer_addr,
                              NULL) == 0);
 }

@@ -389,8 +389,9 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
 
     attr->device_addr_len = uct_tcp_zc_iface_device_addr_length(iface);
     attr->iface_addr_len  = sizeof(uct_tcp_zc_iface_addr_t);
-    attr->ep_addr_len     = 0;
+    attr->ep_addr_len     = sizeof(uct_tcp_zc_ep_addr_t);
     attr->cap.flags       = UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                            UCT_IFACE_FLAG_CONNECT_TO_EP |
                             UCT_IFACE_FLAG_AM_SHORT |
                             UCT_IFACE_FLAG_AM_BCOPY |
                             UCT_IFACE_FLAG_AM_ZCOPY |
@@ -438,18 +439,6 @@ static ucs_status_t uct_tcp_zc_iface_query(uct_iface_h tl_iface,
     attr->overhead            = 10e-6;
     attr->priority            = 0;
     return UCS_OK;
-}
-
-void uct_tcp_zc_iface_conn_failed(uct_tcp_zc_conn_t *conn)
-{
-    ucs_async_context_t *async = conn->iface->super.worker->async;
-
-    UCS_ASYNC_BLOCK(async);
-    ucs_list_del(&conn->list);
-    UCS_ASYNC_UNBLOCK(async);
-
-    uct_tcp_zc_conn_cleanup(conn, UCS_ERR_CANCELED);
-    ucs_free(conn);
 }
 
 /* A configured time in whole milliseconds (rounded: the conversion from the
@@ -627,23 +616,12 @@ static void uct_tcp_zc_iface_accept(int id, ucs_event_set_types_t events,
             return;
         }
 
-        conn = ucs_malloc(sizeof(*conn), "tcp_zc accepted conn");
-        if (conn == NULL) {
-            ucs_error("failed to allocate tcp_zc connection");
-            close(fd);
-            return;
-        }
-
-        conn->peer_addr = peer_addr;
-        status = uct_tcp_zc_conn_init(conn, iface, NULL, fd,
-                                      UCT_TCP_ZC_CONN_CONNECTED);
+        status = uct_tcp_zc_conn_create(iface, fd, &peer_addr, &conn);
         if (status != UCS_OK) {
             close(fd);
-            ucs_free(conn);
             return;
         }
 
-        ucs_list_add_tail(&iface->accepted_list, &conn->list);
         ucs_debug("tcp_zc iface %p: accepted fd %d", iface, fd);
     }
 }
@@ -694,6 +672,9 @@ static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
     if (ucs_unlikely(!ucs_list_is_empty(&iface->ep_graveyard))) {
         uct_tcp_zc_ep_free_destroyed(iface);
     }
+    if (ucs_unlikely(!ucs_list_is_empty(&iface->conn_graveyard))) {
+        uct_tcp_zc_conn_free_released(iface);
+    }
     if (!ucs_queue_is_empty(&iface->comp_queue)) {
         uct_tcp_zc_conn_dispatch_completions(iface);
     }
@@ -724,7 +705,7 @@ static ucs_status_t uct_tcp_zc_iface_flush(uct_iface_h tl_iface,
      * worker with iface flushes alone when they succeed */
     ucs_list_for_each(ep, &iface->ep_list, list) {
         if ((ep->status == UCS_OK) &&
-            (!uct_tcp_zc_conn_is_idle(&ep->conn) ||
+            (!uct_tcp_zc_conn_is_idle(ep->conn) ||
              !ucs_queue_is_empty(&ep->pending_q))) {
             UCT_TL_IFACE_STAT_FLUSH_WAIT(&iface->super);
             return UCS_INPROGRESS;
@@ -949,10 +930,8 @@ static uct_iface_ops_t uct_tcp_zc_iface_ops = {
     .ep_check                 = uct_tcp_zc_ep_check,
     .ep_create                = UCS_CLASS_NEW_FUNC_NAME(uct_tcp_zc_ep_t),
     .ep_destroy               = uct_tcp_zc_ep_destroy,
-    .ep_get_address           = (uct_ep_get_address_func_t)
-            ucs_empty_function_return_unsupported,
-    .ep_connect_to_ep         = (uct_ep_connect_to_ep_func_t)
-            ucs_empty_function_return_unsupported,
+    .ep_get_address           = uct_tcp_zc_ep_get_address,
+    .ep_connect_to_ep         = UCT_TCP_ZC_EP_CONNECT_TO_EP,
     .iface_flush              = uct_tcp_zc_iface_flush,
     .iface_fence              = uct_base_iface_fence,
     .iface_progress_enable    = uct_base_iface_progress_enable,
@@ -981,6 +960,13 @@ static uct_iface_internal_ops_t uct_tcp_zc_iface_internal_ops = {
                                         uct_tcp_zc_ep_is_connected)
 };
 
+static ucs_mpool_ops_t uct_tcp_zc_iface_mpool_ops = {
+    .chunk_alloc   = ucs_mpool_chunk_malloc,
+    .chunk_release = ucs_mpool_chunk_free,
+    .obj_init      = NULL,
+    .obj_cleanup   = NULL
+};
+
 static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
                            uct_worker_h worker,
                            const uct_iface_params_t *params,
@@ -989,6 +975,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     const uct_tcp_zc_iface_config_t *config =
             ucs_derived_of(tl_config, uct_tcp_zc_iface_config_t);
     uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
+    struct sockaddr_storage addr;
     ucs_status_t status;
 
     UCT_CHECK_PARAM(params->field_mask & UCT_IFACE_PARAM_FIELD_OPEN_MODE,
@@ -1052,7 +1039,10 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     ucs_list_head_init(&self->zc.uring_dirty);
     memset(self->zc.counters, 0, sizeof(self->zc.counters));
     ucs_list_head_init(&self->ep_list);
-    ucs_list_head_init(&self->accepted_list);
+    ucs_list_head_init(&self->conn_list);
+    ucs_list_head_init(&self->conn_graveyard);
+    self->next_ep_id = 1;
+    self->conn_ops   = &uct_tcp_zc_ep_conn_ops;
 
     status = uct_tcp_zc_iface_sockopts_init(self, config);
     if (status != UCS_OK) {
@@ -1098,6 +1088,36 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_event_set_cleanup;
     }
 
+    /* send descriptors; receive buffers with room for the user's headroom
+     * before the data of any message */
+    self->rx_headroom   = UCT_IFACE_PARAM_VALUE(params, rx_headroom,
+                                                RX_HEADROOM, 0);
+    self->rx_buf_offset = ucs_align_up_pow2(sizeof(uct_tcp_zc_rx_buf_t) +
+                                            sizeof(uct_recv_desc_t*) +
+                                            self->rx_headroom, 8);
+    status = uct_tcp_zc_mpool_init(&self->tx_mp,
+                                   sizeof(uct_tcp_zc_tx_t) +
+                                   UCT_TCP_ZC_TX_HDRS_MAX, 64,
+                                   &uct_tcp_zc_iface_mpool_ops, "tcp_zc_tx");
+    if (status != UCS_OK) {
+        goto err_close_listen_fd;
+    }
+
+    status = uct_tcp_zc_mpool_init(&self->rx_mp, self->rx_buf_offset +
+                                   UCT_TCP_ZC_RX_BUF_SIZE(
+                                           self->config.seg_size), 8,
+                                   &uct_tcp_zc_iface_mpool_ops, "tcp_zc_rx");
+    if (status != UCS_OK) {
+        goto err_tx_mp_cleanup;
+    }
+
+    /* what the hellos of this iface say, and matching of its endpoints */
+    addr = self->if_addr;
+    ucs_sockaddr_set_port((struct sockaddr*)&addr, self->listen_port);
+    uct_tcp_zc_peer_key_init(&self->key, (struct sockaddr*)&addr);
+    ucs_conn_match_init(&self->conn_match, sizeof(self->key),
+                        UCT_TCP_ZC_CONN_ID_EP - 1, &uct_tcp_zc_conn_match_ops);
+
     status = uct_tcp_zc_iface_zcopy_init(self, config);
     if (status != UCS_OK) {
         goto err_close_listen;
@@ -1129,11 +1149,16 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     return UCS_OK;
 
 err_close_listen:
+    ucs_conn_match_cleanup(&self->conn_match);
     uct_tcp_zc_devmem_cleanup(self);
-    ucs_close_fd(&self->listen_fd);
     if (self->zc.uring != NULL) {
         uct_tcp_zc_uring_destroy(self->zc.uring);
     }
+    ucs_mpool_cleanup(&self->rx_mp, 1);
+err_tx_mp_cleanup:
+    ucs_mpool_cleanup(&self->tx_mp, 1);
+err_close_listen_fd:
+    ucs_close_fd(&self->listen_fd);
 err_event_set_cleanup:
     ucs_event_set_cleanup(self->event_set);
 err_free_tx_buf:
@@ -1145,7 +1170,6 @@ err_stats_free:
 
 static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
 {
-    uct_tcp_zc_conn_t *conn, *tmp_conn;
     uct_tcp_zc_ep_t *ep, *tmp_ep;
 
     uct_base_iface_progress_disable(&self->super.super,
@@ -1158,14 +1182,16 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
         UCS_CLASS_DELETE_FUNC_NAME(uct_tcp_zc_ep_t)(&ep->super.super);
     }
 
-    ucs_list_for_each_safe(conn, tmp_conn, &self->accepted_list, list) {
-        uct_tcp_zc_iface_conn_failed(conn);
-    }
+    uct_tcp_zc_conn_destroy_all(self);
+    uct_tcp_zc_conn_free_released(self);
+    ucs_conn_match_cleanup(&self->conn_match);
 
     uct_tcp_zc_iface_zcopy_cleanup(self);
     uct_tcp_zc_devmem_cleanup(self);
     ucs_close_fd(&self->listen_fd);
     ucs_event_set_cleanup(self->event_set);
+    ucs_mpool_cleanup(&self->rx_mp, 1);
+    ucs_mpool_cleanup(&self->tx_mp, 1);
     ucs_free(self->tx_buf);
     UCS_STATS_NODE_FREE(self->zc.stats);
 }
@@ -1232,7 +1258,8 @@ uct_tcp_zc_query_devices(uct_md_h tl_md,
                           sizeof(devices[num_devices].name), "%s",
                           entry->d_name);
         devices[num_devices].type       = UCT_DEVICE_TYPE_NET;
-        devices[num_devices].sys_device = UCS_SYS_DEVICE_ID_UNKNOWN;
+        devices[num_devices].sys_device = uct_tcp_zc_netif_sys_device(
+                entry->d_name);
         ++num_devices;
     }
 

@@ -17,13 +17,21 @@
 /*
  * Wire protocol of a tcp_zc connection.
  *
+ * One TCP connection per pair of endpoints carries both directions: each
+ * side sends requests (active messages, PUT: header + data written to the
+ * target memory, GET requests, keepalive probes) and answers the peer's
+ * requests on the same socket, in request order: one PUT acknowledgement per
+ * PUT once its data is in the target memory, and one GET response (header +
+ * data) per GET request; an access to memory which is not registered (any
+ * more) is answered with an error instead, which fails that operation only.
+ *
  * The connecting side starts with a hello which identifies it (protocol,
- * version, its own iface address), sent with its first request so that an
- * idle connection wakes nobody up. Then requests: active messages, PUT
- * (header + data written to the target memory), GET requests and keepalive
- * probes. The accepting side answers on the same socket, in request order:
- * one PUT acknowledgement per PUT once its data is in the target memory, and
- * one GET response (header + data) per GET request.
+ * version, its own iface address, the connection id which both sides match
+ * their endpoints with); the accepting side answers with a hello of its own
+ * whose status accepts the connection or refuses it (another protocol
+ * version; or two endpoints which connected to each other at once, where the
+ * connection of the side with the lower address stays). Requests follow only
+ * once the connection is accepted.
  *
  * Every message starts with uct_tcp_zc_hdr_t; PUT and GET carry a second,
  * type-specific header. All fields are in host byte order: both sides of a
@@ -32,30 +40,67 @@
 
 
 /* Protocol version, carried in the hello and in every message header */
-#define UCT_TCP_ZC_VERSION 1
+#define UCT_TCP_ZC_VERSION 2
 #define UCT_TCP_ZC_MAGIC   0x317a6370637475ull /* "utcpcz1" */
 
 
 typedef enum {
-    UCT_TCP_ZC_MSG_AM       = 1, /* active message, payload = user data */
-    UCT_TCP_ZC_MSG_PUT      = 2, /* put header + data */
-    UCT_TCP_ZC_MSG_PUT_ACK  = 3, /* data of one PUT is in target memory */
-    UCT_TCP_ZC_MSG_GET_REQ  = 4, /* get header */
-    UCT_TCP_ZC_MSG_GET_RESP = 5, /* data of one GET */
+    UCT_TCP_ZC_MSG_AM        = 1, /* active message, payload = user data */
+    UCT_TCP_ZC_MSG_PUT       = 2, /* put header + data */
+    UCT_TCP_ZC_MSG_PUT_ACK   = 3, /* data of one PUT is in target memory */
+    UCT_TCP_ZC_MSG_GET_REQ   = 4, /* get header */
+    UCT_TCP_ZC_MSG_GET_RESP  = 5, /* data of one GET */
     UCT_TCP_ZC_MSG_KEEPALIVE = 6, /* no payload, no answer */
+    UCT_TCP_ZC_MSG_RMA_ERROR = 7, /* answer to a PUT or GET which touched
+                                     no registered memory: no data */
+    UCT_TCP_ZC_MSG_EP_CLOSED = 8, /* the sender has no endpoint on this
+                                     connection any more: no more requests
+                                     from it, it still answers */
     UCT_TCP_ZC_MSG_LAST
 } uct_tcp_zc_msg_type_t;
 
 
-/* First bytes of a connection, from the connecting side */
+/* Status of the accepting side's hello */
+typedef enum {
+    UCT_TCP_ZC_HELLO_CONNECT       = 0, /* connecting side's hello */
+    UCT_TCP_ZC_HELLO_ACCEPT        = 1, /* requests may follow */
+    UCT_TCP_ZC_HELLO_REJECT_SIMULT = 2, /* the endpoint pair uses the
+                                           connection which the accepting
+                                           side opened at the same time */
+    UCT_TCP_ZC_HELLO_REJECT_VERSION = 3, /* another protocol version */
+    UCT_TCP_ZC_HELLO_STATUS_LAST
+} uct_tcp_zc_hello_status_t;
+
+
+/* Hello flags */
+enum {
+    /* conn_id names an endpoint of the accepting side (CONNECT_TO_EP), not
+     * the sequence number of the connecting side's endpoints to its iface */
+    UCT_TCP_ZC_HELLO_FLAG_TO_EP = UCS_BIT(0)
+};
+
+
+/*
+ * First bytes of each side of a connection. magic and version come first
+ * and stay there in every version, so that a peer of another version is
+ * told so.
+ */
 typedef struct UCS_S_PACKED uct_tcp_zc_hello {
     uint64_t magic;     /* UCT_TCP_ZC_MAGIC */
     uint8_t  version;   /* UCT_TCP_ZC_VERSION */
-    uint8_t  sa_family; /* address family of the connecting iface */
-    uint16_t port;      /* listener port of the connecting iface, network order */
-    uint32_t reserved;
-    uint8_t  addr[16];  /* IP address of the connecting iface */
+    uint8_t  status;    /* uct_tcp_zc_hello_status_t */
+    uint8_t  flags;     /* UCT_TCP_ZC_HELLO_FLAG_xx */
+    uint8_t  sa_family; /* address family of the sender's iface */
+    uint16_t port;      /* listener port of the sender's iface, network
+                           order */
+    uint16_t reserved;
+    uint64_t conn_id;   /* connecting side: which endpoint pair */
+    uint8_t  addr[16];  /* IP address of the sender's iface */
 } uct_tcp_zc_hello_t;
+
+
+/* Bytes of a hello which every version has: magic and version */
+#define UCT_TCP_ZC_HELLO_PREFIX (sizeof(uint64_t) + sizeof(uint8_t))
 
 
 /* Header of every message */
@@ -78,6 +123,12 @@ typedef struct UCS_S_PACKED uct_tcp_zc_rma_hdr {
 
 /* Largest data length of one PUT, GET or GET response */
 #define UCT_TCP_ZC_RMA_MAX_LENGTH (1ul << 30)
+
+
+/* Largest data length of one PUT or GET message: longer operations are sent
+ * as several, so that the answers which go the same way are never stuck
+ * behind one long transfer */
+#define UCT_TCP_ZC_RMA_SEG_SIZE   (256ul * 1024)
 
 
 /*

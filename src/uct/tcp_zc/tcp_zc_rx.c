@@ -14,10 +14,11 @@
 #include <string.h>
 
 
-void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int is_request, size_t max_am)
+void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int accepted, size_t max_am)
 {
-    rx->state        = is_request ? UCT_TCP_ZC_RX_HELLO : UCT_TCP_ZC_RX_HDR;
-    rx->is_request   = is_request;
+    rx->state        = UCT_TCP_ZC_RX_HELLO;
+    rx->accepted     = accepted;
+    rx->peer_closed  = 0;
     rx->max_am       = max_am;
     rx->remaining    = 0;
     rx->answers_owed = 0;
@@ -33,29 +34,60 @@ uct_tcp_zc_rx_error(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
     return UCT_TCP_ZC_RX_EV_ERROR;
 }
 
+/* The status which a hello may have on this side of the connection */
+static int uct_tcp_zc_rx_hello_status_ok(const uct_tcp_zc_rx_t *rx,
+                                         uint8_t status)
+{
+    if (rx->accepted) {
+        return status == UCT_TCP_ZC_HELLO_CONNECT;
+    }
+
+    return (status == UCT_TCP_ZC_HELLO_ACCEPT) ||
+           (status == UCT_TCP_ZC_HELLO_REJECT_SIMULT) ||
+           (status == UCT_TCP_ZC_HELLO_REJECT_VERSION);
+}
+
 static uct_tcp_zc_rx_event_t
 uct_tcp_zc_rx_parse_hello(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
                           uct_tcp_zc_rx_msg_t *msg)
 {
     uct_tcp_zc_hello_t *hello = &msg->hello;
 
-    if (length < sizeof(*hello)) {
+    /* magic and version first: a hello of another version has another
+     * size */
+    if (length < UCT_TCP_ZC_HELLO_PREFIX) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    memset(hello, 0, sizeof(*hello));
+    memcpy(hello, buf, UCT_TCP_ZC_HELLO_PREFIX);
+    if (hello->magic != UCT_TCP_ZC_MAGIC) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello magic");
+    } else if (hello->version != UCT_TCP_ZC_VERSION) {
+        rx->state     = UCT_TCP_ZC_RX_ERROR;
+        msg->consumed = UCT_TCP_ZC_HELLO_PREFIX;
+        return UCT_TCP_ZC_RX_EV_VERSION;
+    } else if (length < sizeof(*hello)) {
         return UCT_TCP_ZC_RX_EV_NONE;
     }
 
     memcpy(hello, buf, sizeof(*hello));
-    if (hello->magic != UCT_TCP_ZC_MAGIC) {
-        return uct_tcp_zc_rx_error(rx, msg, "hello magic");
-    } else if (hello->version != UCT_TCP_ZC_VERSION) {
-        return uct_tcp_zc_rx_error(rx, msg, "hello version");
+    if (!uct_tcp_zc_rx_hello_status_ok(rx, hello->status)) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello status");
     } else if ((hello->sa_family != AF_INET) &&
                (hello->sa_family != AF_INET6)) {
         return uct_tcp_zc_rx_error(rx, msg, "hello address family");
+    } else if ((hello->flags & ~UCT_TCP_ZC_HELLO_FLAG_TO_EP) ||
+               (!rx->accepted && (hello->flags != 0))) {
+        return uct_tcp_zc_rx_error(rx, msg, "hello flags");
     } else if (hello->reserved != 0) {
         return uct_tcp_zc_rx_error(rx, msg, "hello reserved field");
     }
 
-    rx->state     = UCT_TCP_ZC_RX_HDR;
+    /* a refusal ends the stream */
+    rx->state     = ((hello->status == UCT_TCP_ZC_HELLO_CONNECT) ||
+                     (hello->status == UCT_TCP_ZC_HELLO_ACCEPT)) ?
+                            UCT_TCP_ZC_RX_HDR : UCT_TCP_ZC_RX_ERROR;
     msg->consumed = sizeof(*hello);
     return UCT_TCP_ZC_RX_EV_HELLO;
 }
@@ -115,11 +147,29 @@ uct_tcp_zc_rx_parse_rma(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
                                     UCT_TCP_ZC_RX_EV_PUT);
 }
 
+/* A message without payload */
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_empty(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
+                          uct_tcp_zc_rx_event_t event, const char *error)
+{
+    if ((msg->hdr.am_id != 0) || (msg->hdr.length != 0)) {
+        return uct_tcp_zc_rx_error(rx, msg, error);
+    }
+
+    msg->consumed = sizeof(msg->hdr);
+    return event;
+}
+
 static uct_tcp_zc_rx_event_t
 uct_tcp_zc_rx_parse_request(uct_tcp_zc_rx_t *rx, const void *buf,
                             size_t length, uct_tcp_zc_rx_msg_t *msg)
 {
     const uct_tcp_zc_hdr_t *hdr = &msg->hdr;
+
+    if (rx->peer_closed) {
+        return uct_tcp_zc_rx_error(rx, msg, "request after the endpoint "
+                                            "closed");
+    }
 
     switch (hdr->type) {
     case UCT_TCP_ZC_MSG_AM:
@@ -139,65 +189,13 @@ uct_tcp_zc_rx_parse_request(uct_tcp_zc_rx_t *rx, const void *buf,
     case UCT_TCP_ZC_MSG_GET_REQ:
         return uct_tcp_zc_rx_parse_rma(rx, buf, length, msg);
     case UCT_TCP_ZC_MSG_KEEPALIVE:
-        if ((hdr->am_id != 0) || (hdr->length != 0)) {
-            return uct_tcp_zc_rx_error(rx, msg, "keepalive header");
-        }
-
-        msg->consumed = sizeof(*hdr);
-        return UCT_TCP_ZC_RX_EV_KEEPALIVE;
-    case UCT_TCP_ZC_MSG_PUT_ACK:
-    case UCT_TCP_ZC_MSG_GET_RESP:
-        return uct_tcp_zc_rx_error(rx, msg, "answer type from a requester");
+        return uct_tcp_zc_rx_parse_empty(rx, msg, UCT_TCP_ZC_RX_EV_KEEPALIVE,
+                                         "keepalive header");
     default:
-        return uct_tcp_zc_rx_error(rx, msg, "message type");
+        rx->peer_closed = 1;
+        return uct_tcp_zc_rx_parse_empty(rx, msg, UCT_TCP_ZC_RX_EV_EP_CLOSED,
+                                         "endpoint closed header");
     }
-}
-
-static uct_tcp_zc_rx_event_t
-uct_tcp_zc_rx_parse_answer(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg)
-{
-    const uct_tcp_zc_hdr_t *hdr = &msg->hdr;
-
-    switch (hdr->type) {
-    case UCT_TCP_ZC_MSG_PUT_ACK:
-        if ((hdr->am_id != 0) || (hdr->length != 0)) {
-            return uct_tcp_zc_rx_error(rx, msg, "PUT acknowledgement header");
-        }
-
-        msg->consumed = sizeof(*hdr);
-        return UCT_TCP_ZC_RX_EV_PUT_ACK;
-    case UCT_TCP_ZC_MSG_GET_RESP:
-        if (hdr->am_id != 0) {
-            return uct_tcp_zc_rx_error(rx, msg, "am_id of a GET response");
-        } else if (hdr->length > UCT_TCP_ZC_RMA_MAX_LENGTH) {
-            return uct_tcp_zc_rx_error(rx, msg, "GET response length");
-        }
-
-        return uct_tcp_zc_rx_data_begin(rx, msg, sizeof(*hdr), hdr->length,
-                                        UCT_TCP_ZC_RX_EV_GET_RESP);
-    case UCT_TCP_ZC_MSG_AM:
-    case UCT_TCP_ZC_MSG_PUT:
-    case UCT_TCP_ZC_MSG_GET_REQ:
-    case UCT_TCP_ZC_MSG_KEEPALIVE:
-        return uct_tcp_zc_rx_error(rx, msg, "request type from a target");
-    default:
-        return uct_tcp_zc_rx_error(rx, msg, "message type");
-    }
-}
-
-static uct_tcp_zc_rx_event_t
-uct_tcp_zc_rx_parse_data(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
-                         uct_tcp_zc_rx_msg_t *msg)
-{
-    if ((length == 0) && (rx->remaining > 0)) {
-        return UCT_TCP_ZC_RX_EV_NONE;
-    }
-
-    msg->data     = buf;
-    msg->length   = (rx->remaining < length) ? rx->remaining : length;
-    msg->consumed = msg->length;
-    msg->last     = uct_tcp_zc_rx_data_consumed(rx, msg->length);
-    return UCT_TCP_ZC_RX_EV_DATA;
 }
 
 uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
@@ -210,11 +208,19 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
     case UCT_TCP_ZC_RX_HELLO:
         return uct_tcp_zc_rx_parse_hello(rx, buf, length, msg);
     case UCT_TCP_ZC_RX_DATA:
-        return uct_tcp_zc_rx_parse_data(rx, buf, length, msg);
+        if ((length == 0) && (rx->remaining > 0)) {
+            return UCT_TCP_ZC_RX_EV_NONE;
+        }
+
+        msg->data     = buf;
+        msg->length   = (rx->remaining < length) ? rx->remaining : length;
+        msg->consumed = msg->length;
+        msg->last     = uct_tcp_zc_rx_data_consumed(rx, msg->length);
+        return UCT_TCP_ZC_RX_EV_DATA;
     case UCT_TCP_ZC_RX_HDR:
         break;
     default:
-        msg->error = "stream after a protocol error";
+        msg->error = "stream after a protocol error or its end";
         return UCT_TCP_ZC_RX_EV_ERROR;
     }
 
@@ -229,8 +235,32 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
         return uct_tcp_zc_rx_error(rx, msg, "header reserved field");
     }
 
-    return rx->is_request ? uct_tcp_zc_rx_parse_request(rx, buf, length, msg) :
-                            uct_tcp_zc_rx_parse_answer(rx, msg);
+    switch (msg->hdr.type) {
+    case UCT_TCP_ZC_MSG_AM:
+    case UCT_TCP_ZC_MSG_PUT:
+    case UCT_TCP_ZC_MSG_GET_REQ:
+    case UCT_TCP_ZC_MSG_KEEPALIVE:
+    case UCT_TCP_ZC_MSG_EP_CLOSED:
+        return uct_tcp_zc_rx_parse_request(rx, buf, length, msg);
+    case UCT_TCP_ZC_MSG_PUT_ACK:
+        return uct_tcp_zc_rx_parse_empty(rx, msg, UCT_TCP_ZC_RX_EV_PUT_ACK,
+                                         "PUT acknowledgement header");
+    case UCT_TCP_ZC_MSG_RMA_ERROR:
+        return uct_tcp_zc_rx_parse_empty(rx, msg, UCT_TCP_ZC_RX_EV_RMA_ERROR,
+                                         "RMA error header");
+    case UCT_TCP_ZC_MSG_GET_RESP:
+        if (msg->hdr.am_id != 0) {
+            return uct_tcp_zc_rx_error(rx, msg, "am_id of a GET response");
+        } else if (msg->hdr.length > UCT_TCP_ZC_RMA_MAX_LENGTH) {
+            return uct_tcp_zc_rx_error(rx, msg, "GET response length");
+        }
+
+        return uct_tcp_zc_rx_data_begin(rx, msg, sizeof(msg->hdr),
+                                        msg->hdr.length,
+                                        UCT_TCP_ZC_RX_EV_GET_RESP);
+    default:
+        return uct_tcp_zc_rx_error(rx, msg, "message type");
+    }
 }
 
 int uct_tcp_zc_rx_data_consumed(uct_tcp_zc_rx_t *rx, size_t length)

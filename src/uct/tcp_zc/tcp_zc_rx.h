@@ -18,41 +18,54 @@
  * socket code reads bytes, hands them to uct_tcp_zc_rx_parse() and acts on
  * what it returns; every byte from the peer is checked here first.
  *
- * The data of a PUT (accepted side) and of a GET response (connecting side)
- * follow their headers; the parser returns them as UCT_TCP_ZC_RX_EV_DATA
- * pieces of the buffer, the last one flagged, or the socket code reads them
- * straight to their destination and reports that with
- * uct_tcp_zc_rx_data_consumed(). Every PUT and GET response is followed by
- * data events ending with a last one, even when it has no data.
+ * A stream starts with the peer's hello: the connecting side's on an
+ * accepted connection, the accepting side's answer on a connection which
+ * this side opened. A hello of another protocol version is reported as such
+ * (UCT_TCP_ZC_RX_EV_VERSION), so the socket code can tell the peer. Then both
+ * sides send requests and answers.
  *
- * The accepting side counts the requests which it owes an answer (PUT, GET
+ * The data of a PUT and of a GET response follow their headers; the parser
+ * returns them as UCT_TCP_ZC_RX_EV_DATA pieces of the buffer, the last one
+ * flagged, or the socket code reads them straight to their destination and
+ * reports that with uct_tcp_zc_rx_data_consumed(). Every PUT and GET response
+ * is followed by data events ending with a last one, even when it has no
+ * data.
+ *
+ * The parser counts the requests which this side owes an answer (PUT, GET
  * request); the socket code reports each answer fully written with
  * uct_tcp_zc_rx_answer_sent(). A peer with more than
  * UCT_TCP_ZC_RMA_OUTSTANDING_MAX such requests breaks the protocol, so a peer
- * which does not read its answers holds a bounded amount of memory.
+ * which does not read its answers holds a bounded amount of memory. Whether
+ * an answer matches a request of this side is the socket code's to check.
  *
- * After an error, the parser stays in the error state.
+ * After an error, or a hello which ends the connection, the parser stays in
+ * the error state.
  */
 
 
 typedef enum {
-    UCT_TCP_ZC_RX_HELLO, /* accepted connection: waiting for the hello */
+    UCT_TCP_ZC_RX_HELLO, /* waiting for the peer's hello */
     UCT_TCP_ZC_RX_HDR,   /* waiting for a complete message header */
     UCT_TCP_ZC_RX_DATA,  /* data of a PUT or GET response follow */
-    UCT_TCP_ZC_RX_ERROR  /* the peer broke the protocol */
+    UCT_TCP_ZC_RX_ERROR  /* the peer broke the protocol, or the stream
+                            ended */
 } uct_tcp_zc_rx_state_t;
 
 
 typedef enum {
     UCT_TCP_ZC_RX_EV_NONE,      /* more bytes are needed, nothing consumed */
     UCT_TCP_ZC_RX_EV_HELLO,     /* hello of the peer: msg->hello */
+    UCT_TCP_ZC_RX_EV_VERSION,   /* hello of another protocol version:
+                                   msg->hello.version; the stream ends */
     UCT_TCP_ZC_RX_EV_AM,        /* active message: msg->hdr, msg->data */
     UCT_TCP_ZC_RX_EV_PUT,       /* PUT request: msg->hdr, msg->rma; data
                                    follow */
     UCT_TCP_ZC_RX_EV_GET_REQ,   /* GET request: msg->hdr, msg->rma */
     UCT_TCP_ZC_RX_EV_KEEPALIVE, /* keepalive probe */
+    UCT_TCP_ZC_RX_EV_EP_CLOSED, /* no more requests from the peer */
     UCT_TCP_ZC_RX_EV_PUT_ACK,   /* answer to a PUT */
     UCT_TCP_ZC_RX_EV_GET_RESP,  /* answer to a GET: msg->hdr; data follow */
+    UCT_TCP_ZC_RX_EV_RMA_ERROR, /* answer to a PUT or GET: failed */
     UCT_TCP_ZC_RX_EV_DATA,      /* msg->data, msg->length bytes of data;
                                    msg->last if they are the last ones */
     UCT_TCP_ZC_RX_EV_ERROR      /* protocol error: msg->error */
@@ -61,8 +74,9 @@ typedef enum {
 
 typedef struct uct_tcp_zc_rx {
     uct_tcp_zc_rx_state_t state;
-    int                   is_request; /* accepted side: the peer sends
-                                         requests; else answers */
+    int                   accepted;   /* the peer connected: its hello is a
+                                         connecting one, else an answer */
+    int                   peer_closed; /* EP_CLOSED came: no more requests */
     size_t                max_am;     /* largest active message payload */
     uint64_t              remaining;  /* DATA: bytes still to come */
     unsigned              answers_owed; /* requests not answered yet */
@@ -85,13 +99,14 @@ typedef struct uct_tcp_zc_rx_msg {
  * Initialize the parser of a connection.
  *
  * @param rx          Parser state.
- * @param is_request  Whether the peer sends requests (accepted connection:
- *                    the stream starts with a hello) or answers.
+ * @param accepted    Whether the peer connected (its hello opens the
+ *                    connection) or this side did (the peer's hello answers
+ *                    this side's).
  * @param max_am      Largest active message payload; the caller's buffer
  *                    must hold a message header and the larger of this many
  *                    bytes and an RMA header (and a hello).
  */
-void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int is_request, size_t max_am);
+void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int accepted, size_t max_am);
 
 
 /**

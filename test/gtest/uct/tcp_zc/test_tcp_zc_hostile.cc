@@ -200,14 +200,18 @@ UCS_TEST_F(test_tcp_zc_hostile, zero_length_rma_unknown_key)
     static const uint8_t types[] = {UCT_TCP_ZC_MSG_GET_REQ,
                                     UCT_TCP_ZC_MSG_PUT};
 
+    /* with a wrong key, the access is refused with an error answer */
     for (size_t i = 0; i < ucs_static_array_size(types); ++i) {
         rma_req_t req = rma_req(types[i], 0);
+        uct_tcp_zc_hdr_t resp;
 
         req.rma.key = m_key ^ 1;
         int fd      = raw_connect();
         ASSERT_EQ((ssize_t)sizeof(req.hdr) + (ssize_t)sizeof(req.rma),
                   send(fd, &req, sizeof(req.hdr) + sizeof(req.rma), 0));
-        EXPECT_TRUE(wait_closed(fd)) << "type " << (int)types[i];
+        ASSERT_TRUE(raw_recv(fd, &resp, sizeof(resp))) << (int)types[i];
+        EXPECT_EQ(UCT_TCP_ZC_MSG_RMA_ERROR, resp.type);
+        EXPECT_EQ(0u, resp.length);
         close(fd);
     }
 
@@ -395,10 +399,18 @@ UCS_TEST_F(test_tcp_zc_dereg, put_stops_at_dereg)
     ASSERT_UCS_OK(uct_md_mem_dereg(m_md, m_region_memh));
     std::vector<uint8_t> snapshot = m_region;
 
-    /* the rest of the data comes, and the connection goes */
-    ssize_t ret = send(fd, &data[0], chunk, MSG_NOSIGNAL);
-    EXPECT_EQ((ssize_t)chunk, ret);
-    EXPECT_TRUE(wait_closed(fd));
+    /* the rest of the data comes and is dropped, and the PUT is answered
+     * with an error */
+    size_t left = SIZE - chunk;
+    ASSERT_TRUE(wait_for([&]() {
+        ssize_t ret = send(fd, &data[0], ucs_min(left, chunk),
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        left       -= (ret > 0) ? ret : 0;
+        return left == 0;
+    }));
+    uct_tcp_zc_hdr_t resp;
+    ASSERT_TRUE(raw_recv(fd, &resp, sizeof(resp)));
+    EXPECT_EQ(UCT_TCP_ZC_MSG_RMA_ERROR, resp.type);
     close(fd);
 
     EXPECT_EQ(chunk, count_nonzero(m_region));

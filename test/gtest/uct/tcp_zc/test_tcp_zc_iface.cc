@@ -152,16 +152,18 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
               sizeof(uct_tcp_zc_device_addr_lo_t), attr.device_addr_len);
     EXPECT_EQ(18u, attr.device_addr_len);
     EXPECT_EQ(sizeof(uint16_t), attr.iface_addr_len);
-    EXPECT_EQ(0u, attr.ep_addr_len);
+    /* CONNECT_TO_EP: the port and the endpoint id */
+    EXPECT_EQ(sizeof(uint16_t) + sizeof(uint64_t), attr.ep_addr_len);
     EXPECT_GT(attr.latency.c, 0);
     EXPECT_GT(attr.bandwidth.shared, 0);
     EXPECT_GT(attr.overhead, 0);
     EXPECT_EQ(256u, attr.max_num_eps);
 
     /* what UCP needs for AM lanes, direct RMA lanes, rendezvous zero-copy
-     * and error handling; connections are made to an iface only */
+     * and error handling; connections to an iface and to an endpoint */
     EXPECT_TRUE(ucs_test_all_flags(attr.cap.flags,
                                    UCT_IFACE_FLAG_CONNECT_TO_IFACE |
+                                   UCT_IFACE_FLAG_CONNECT_TO_EP |
                                    UCT_IFACE_FLAG_AM_SHORT |
                                    UCT_IFACE_FLAG_AM_BCOPY |
                                    UCT_IFACE_FLAG_AM_ZCOPY |
@@ -174,7 +176,6 @@ UCS_TEST_F(test_tcp_zc_iface, query_lo)
                                    UCT_IFACE_FLAG_CB_SYNC |
                                    UCT_IFACE_FLAG_EP_CHECK |
                                    UCT_IFACE_FLAG_ERRHANDLE_PEER_FAILURE));
-    EXPECT_FALSE(attr.cap.flags & UCT_IFACE_FLAG_CONNECT_TO_EP);
     EXPECT_TRUE(ucs_test_all_flags(attr.cap.event_flags,
                                    UCT_IFACE_FLAG_EVENT_SEND_COMP |
                                    UCT_IFACE_FLAG_EVENT_RECV |
@@ -663,14 +664,18 @@ protected:
         ASSERT_TRUE(wait_for([&]() { return m_am_count == 1; }));
 
         sockopts[CONNECTING] = get_sockopts(
-                ucs_derived_of(ep, uct_tcp_zc_ep_t)->conn.fd);
+                ucs_derived_of(ep, uct_tcp_zc_ep_t)->conn->fd);
 
         /* the message arrived: the receiver accepted the connection */
         UCS_ASYNC_BLOCK(m_async);
-        n_accepted = ucs_list_length(&receiver->accepted_list);
-        conn       = ucs_list_head(&receiver->accepted_list,
-                                   uct_tcp_zc_conn_t, list);
-        fd         = (n_accepted == 1) ? conn->fd : -1;
+        n_accepted = 0;
+        fd         = -1;
+        ucs_list_for_each(conn, &receiver->conn_list, list) {
+            if (conn->accepted) {
+                ++n_accepted;
+                fd = conn->fd;
+            }
+        }
         UCS_ASYNC_UNBLOCK(m_async);
 
         ASSERT_EQ(1u, n_accepted);

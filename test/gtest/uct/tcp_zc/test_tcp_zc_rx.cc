@@ -49,15 +49,18 @@ protected:
         append(stream, &h, sizeof(h));
     }
 
-    static void append_hello(bytes_t &stream)
+    static void append_hello(bytes_t &stream,
+                             uint8_t status = UCT_TCP_ZC_HELLO_CONNECT)
     {
         uct_tcp_zc_hello_t hello;
 
         memset(&hello, 0, sizeof(hello));
         hello.magic     = UCT_TCP_ZC_MAGIC;
         hello.version   = UCT_TCP_ZC_VERSION;
+        hello.status    = status;
         hello.sa_family = AF_INET;
         hello.port      = htons(1234);
+        hello.conn_id   = 5;
         append(stream, &hello, sizeof(hello));
     }
 
@@ -92,12 +95,13 @@ protected:
 
     /* what a stream parses to, fed in pieces of at most chunk bytes; "E"
      * and the field end it at an error */
-    static std::string parse(bool is_request, const bytes_t &stream,
+    static std::string parse(bool accepted, const bytes_t &stream,
                              size_t chunk = SIZE_MAX,
                              size_t *data_bytes = NULL)
     {
-        static const char *names[] = {"-", "hello", "am", "put", "get_req",
-                                      "keepalive", "put_ack", "get_resp",
+        static const char *names[] = {"-", "hello", "version", "am", "put",
+                                      "get_req", "keepalive", "ep_closed",
+                                      "put_ack", "get_resp", "rma_error",
                                       "data", "E"};
         uct_tcp_zc_rx_t rx;
         uct_tcp_zc_rx_msg_t msg;
@@ -105,7 +109,7 @@ protected:
         std::string result;
         size_t pos = 0, avail = 0, data = 0;
 
-        uct_tcp_zc_rx_init(&rx, is_request, MAX_AM);
+        uct_tcp_zc_rx_init(&rx, accepted, MAX_AM);
         for (;;) {
             ev = uct_tcp_zc_rx_parse(&rx, &stream[0] + pos, avail, &msg);
             EXPECT_LE(msg.consumed, avail);
@@ -166,22 +170,80 @@ UCS_TEST_F(test_tcp_zc_rx, requests_in_any_pieces)
     }
 }
 
-UCS_TEST_F(test_tcp_zc_rx, answers)
+/* The side which connected: the peer's hello accepts, then answers and the
+ * peer's own requests come in any order */
+UCS_TEST_F(test_tcp_zc_rx, answers_and_requests)
 {
     bytes_t stream;
     size_t data;
 
+    append_hello(stream, UCT_TCP_ZC_HELLO_ACCEPT);
     uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_PUT_ACK, 0);
     append(stream, &h, sizeof(h));
+    append_am(stream, 3, 10);
     h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 300);
     append(stream, &h, sizeof(h));
     stream.resize(stream.size() + 300, 0xaa);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 20);
+    h = hdr(UCT_TCP_ZC_MSG_RMA_ERROR, 0);
+    append(stream, &h, sizeof(h));
     h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 0);
     append(stream, &h, sizeof(h));
+    h = hdr(UCT_TCP_ZC_MSG_EP_CLOSED, 0);
+    append(stream, &h, sizeof(h));
+    h = hdr(UCT_TCP_ZC_MSG_PUT_ACK, 0);
+    append(stream, &h, sizeof(h));
 
-    EXPECT_EQ("put_ack get_resp data get_resp data ",
-              parse(false, stream, 13, &data));
-    EXPECT_EQ(300u, data);
+    EXPECT_EQ("hello put_ack am get_resp data put data rma_error get_resp "
+              "data ep_closed put_ack ", parse(false, stream, 13, &data));
+    EXPECT_EQ(320u, data);
+}
+
+/* A hello of another protocol version is told apart from garbage as soon as
+ * its version byte came, whatever the size of that version's hello */
+UCS_TEST_F(test_tcp_zc_rx, other_version)
+{
+    static const uint8_t versions[] = {1, UCT_TCP_ZC_VERSION + 1, 255};
+    uct_tcp_zc_rx_msg_t msg;
+    uct_tcp_zc_rx_t rx;
+
+    for (size_t i = 0; i < ucs_static_array_size(versions); ++i) {
+        for (int accepted = 0; accepted <= 1; ++accepted) {
+            bytes_t stream;
+
+            append_hello(stream, accepted ? UCT_TCP_ZC_HELLO_CONNECT :
+                                            UCT_TCP_ZC_HELLO_ACCEPT);
+            stream[offsetof(uct_tcp_zc_hello_t, version)] = versions[i];
+            uct_tcp_zc_rx_init(&rx, accepted, MAX_AM);
+            EXPECT_EQ(UCT_TCP_ZC_RX_EV_NONE,
+                      uct_tcp_zc_rx_parse(&rx, &stream[0],
+                                          UCT_TCP_ZC_HELLO_PREFIX - 1, &msg));
+            ASSERT_EQ(UCT_TCP_ZC_RX_EV_VERSION,
+                      uct_tcp_zc_rx_parse(&rx, &stream[0],
+                                          UCT_TCP_ZC_HELLO_PREFIX, &msg));
+            EXPECT_EQ(versions[i], msg.hello.version);
+            /* nothing more is taken from that peer */
+            EXPECT_EQ(UCT_TCP_ZC_RX_EV_ERROR,
+                      uct_tcp_zc_rx_parse(&rx, &stream[0], stream.size(),
+                                          &msg));
+        }
+    }
+}
+
+/* A refusal ends the stream */
+UCS_TEST_F(test_tcp_zc_rx, refusal_ends_stream)
+{
+    static const uint8_t refusals[] = {UCT_TCP_ZC_HELLO_REJECT_SIMULT,
+                                       UCT_TCP_ZC_HELLO_REJECT_VERSION};
+
+    for (size_t i = 0; i < ucs_static_array_size(refusals); ++i) {
+        bytes_t stream;
+
+        append_hello(stream, refusals[i]);
+        append_am(stream, 0, 4);
+        EXPECT_EQ("hello E:stream after a protocol error or its end",
+                  parse(false, stream));
+    }
 }
 
 UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
@@ -191,7 +253,7 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
     static const struct {
         const char *name;
         const char *error;
-        bool       is_request;
+        bool       accepted;
         build_t    build;
     } bad[] = {
         {"am_id 200", "am_id", true, [](bytes_t &b) {
@@ -221,10 +283,26 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
              append_hello(b);
              append_hdr(b, hdr(UCT_TCP_ZC_MSG_LAST, 0));
          }},
-        {"answer from a requester", "answer type from a requester", true,
+        {"request after the endpoint closed",
+         "request after the endpoint closed", true, [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_EP_CLOSED, 0));
+             append_am(b, 0, 0);
+         }},
+        {"endpoint closed twice", "request after the endpoint closed", true,
          [](bytes_t &b) {
              append_hello(b);
-             append_hdr(b, hdr(UCT_TCP_ZC_MSG_GET_RESP, 0));
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_EP_CLOSED, 0));
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_EP_CLOSED, 0));
+         }},
+        {"endpoint closed with data", "endpoint closed header", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_EP_CLOSED, 4));
+         }},
+        {"RMA error with data", "RMA error header", false, [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_RMA_ERROR, 4));
          }},
         {"RMA with am_id", "am_id of an RMA request", true, [](bytes_t &b) {
              append_hello(b);
@@ -263,12 +341,33 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
              append_hello(b);
              b[offsetof(uct_tcp_zc_hello_t, reserved)] = 1;
          }},
-        {"request from a target", "request type from a target", false,
-         [](bytes_t &b) { append_am(b, 0, 0); }},
+        {"hello flags", "hello flags", true, [](bytes_t &b) {
+             append_hello(b);
+             b[offsetof(uct_tcp_zc_hello_t, flags)] = 0x80;
+         }},
+        {"connecting hello as an answer", "hello status", false,
+         [](bytes_t &b) { append_hello(b); }},
+        {"answer hello from a connecting peer", "hello status", true,
+         [](bytes_t &b) { append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT); }},
+        {"unknown hello status", "hello status", false, [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_STATUS_LAST);
+         }},
+        {"flags in an answer hello", "hello flags", false, [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT);
+             b[offsetof(uct_tcp_zc_hello_t, flags)] =
+                     UCT_TCP_ZC_HELLO_FLAG_TO_EP;
+         }},
+        {"no hello", "hello magic", false, [](bytes_t &b) {
+             append_am(b, 0, 16);
+         }},
         {"PUT ack with data", "PUT acknowledgement header", false,
-         [](bytes_t &b) { append_hdr(b, hdr(UCT_TCP_ZC_MSG_PUT_ACK, 1)); }},
+         [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT);
+             append_hdr(b, hdr(UCT_TCP_ZC_MSG_PUT_ACK, 1));
+         }},
         {"GET response too long", "GET response length", false,
          [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT);
              append_hdr(b, hdr(UCT_TCP_ZC_MSG_GET_RESP,
                                UCT_TCP_ZC_RMA_MAX_LENGTH + 1));
          }}
@@ -278,7 +377,7 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
         bytes_t stream;
 
         bad[i].build(stream);
-        std::string result = parse(bad[i].is_request, stream);
+        std::string result = parse(bad[i].accepted, stream);
         size_t pos         = result.find("E:");
 
         ASSERT_NE(std::string::npos, pos) << bad[i].name << ": " << result;

@@ -161,8 +161,8 @@ UCS_TEST_F(test_tcp_zc_xfer, malformed_header)
         {"wrong version", {UCT_TCP_ZC_MSG_AM, 0, 77, 0, 0}},
         {"oversized AM", {UCT_TCP_ZC_MSG_AM, 0, UCT_TCP_ZC_VERSION, 0,
                           0x7fffffff}},
-        {"answer on a request stream", {UCT_TCP_ZC_MSG_PUT_ACK, 0,
-                                        UCT_TCP_ZC_VERSION, 0, 0}}
+        {"answer without a request", {UCT_TCP_ZC_MSG_PUT_ACK, 0,
+                                      UCT_TCP_ZC_VERSION, 0, 0}}
     };
     int fd;
 
@@ -189,8 +189,9 @@ UCS_TEST_F(test_tcp_zc_xfer, malformed_header)
 }
 
 /*
- * A raw socket peer asks to PUT outside of any registered region: the
- * connection is dropped and the memory is untouched.
+ * A raw socket peer asks to PUT outside of any registered region: that PUT
+ * is refused with an error answer, the memory is untouched, and the
+ * connection goes on.
  */
 UCS_TEST_F(test_tcp_zc_xfer, put_outside_registration)
 {
@@ -218,7 +219,20 @@ UCS_TEST_F(test_tcp_zc_xfer, put_outside_registration)
 
     int fd = raw_connect();
     ASSERT_EQ((ssize_t)sizeof(req), send(fd, &req, sizeof(req), 0));
-    EXPECT_TRUE(wait_closed(fd));
+    uct_tcp_zc_hdr_t answer;
+    ASSERT_TRUE(raw_recv(fd, &answer, sizeof(answer)));
+    EXPECT_EQ(UCT_TCP_ZC_MSG_RMA_ERROR, answer.type);
+    EXPECT_EQ(0u, answer.length);
+
+    /* the same connection still carries messages */
+    struct {
+        uct_tcp_zc_hdr_t hdr;
+        char             payload[4];
+    } UCS_S_PACKED am = {{UCT_TCP_ZC_MSG_AM, AM_ID, UCT_TCP_ZC_VERSION, 0, 4},
+                         {'o', 'k', '!', '!'}};
+    ASSERT_EQ((ssize_t)sizeof(am), send(fd, &am, sizeof(am), 0));
+    EXPECT_TRUE(wait_for([&]() { return m_am_count == 1; }));
+    EXPECT_EQ("ok!!", m_am_last);
     close(fd);
 
     for (size_t i = 0; i < buffer.size(); ++i) {
@@ -249,12 +263,21 @@ UCS_TEST_F(test_tcp_zc_xfer, peer_killed)
     ASSERT_EQ(0, getsockname(lfd, (struct sockaddr*)&addr, &len));
     ASSERT_EQ(0, pipe(sync_pipe));
 
+    /* what a tcp_zc iface answers to a connection */
+    uct_tcp_zc_hello_t hello = {};
+    hello.magic     = UCT_TCP_ZC_MAGIC;
+    hello.version   = UCT_TCP_ZC_VERSION;
+    hello.status    = UCT_TCP_ZC_HELLO_ACCEPT;
+    hello.sa_family = AF_INET;
+
     pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
         char buf[4096];
         int fd = accept(lfd, NULL, NULL);
-        if ((fd < 0) || (write(sync_pipe[1], "a", 1) != 1)) {
+        if ((fd < 0) ||
+            (write(fd, &hello, sizeof(hello)) != (ssize_t)sizeof(hello)) ||
+            (write(sync_pipe[1], "a", 1) != 1)) {
             _exit(1);
         }
         for (int i = 0; i < 10000; ++i) {
@@ -512,7 +535,6 @@ protected:
         uct_ep_destroy(ep);
         m_reused     = malloc(sizeof(uct_tcp_zc_ep_t));
         memset(m_reused, 0xff, sizeof(uct_tcp_zc_ep_t));
-        ((uct_tcp_zc_ep_t*)m_reused)->conn.state = UCT_TCP_ZC_CONN_CONNECTED;
     }
 
     void check_am(uct_ep_h ep)

@@ -263,9 +263,46 @@ protected:
         return ret;
     }
 
+    uct_ep_h create_ep_from(const peer_t &from, const peer_t &to)
+    {
+        uct_ep_params_t params;
+        uct_ep_h ep;
+
+        params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
+                            UCT_EP_PARAM_FIELD_DEV_ADDR |
+                            UCT_EP_PARAM_FIELD_IFACE_ADDR;
+        params.iface      = from.iface;
+        params.dev_addr   = (const uct_device_addr_t*)&to.dev_addr[0];
+        params.iface_addr = (const uct_iface_addr_t*)&to.iface_addr[0];
+        EXPECT_UCS_OK(uct_ep_create(&params, &ep));
+        m_eps.push_back(ep);
+        return ep;
+    }
+
+    /* Receive exactly length bytes from a raw socket, progressing the
+     * ifaces meanwhile; false if the peer closed or the time ran out */
+    bool raw_recv(int fd, void *buffer, size_t length, double timeout = 10.0)
+    {
+        size_t received = 0;
+        ssize_t ret;
+
+        wait_for([&]() {
+            ret = recv(fd, (char*)buffer + received, length - received,
+                       MSG_DONTWAIT);
+            if (ret > 0) {
+                received += ret;
+            }
+            return (received == length) || (ret == 0) ||
+                   ((ret < 0) && (errno != EAGAIN));
+        }, timeout);
+        return received == length;
+    }
+
     /* A raw TCP connection to the receiver's listener, which introduces
-     * itself with a hello, valid or not */
-    int raw_connect(bool valid_hello = true)
+     * itself with a hello, valid or not, and reads the receiver's answer
+     * to a valid one */
+    int raw_connect(bool valid_hello = true,
+                    uint8_t version = UCT_TCP_ZC_VERSION)
     {
         struct sockaddr_in addr = {};
         uct_tcp_zc_hello_t hello;
@@ -282,9 +319,21 @@ protected:
 
         memset(&hello, 0, sizeof(hello));
         hello.magic     = valid_hello ? UCT_TCP_ZC_MAGIC : 0x1234;
-        hello.version   = UCT_TCP_ZC_VERSION;
+        hello.version   = version;
+        hello.status    = UCT_TCP_ZC_HELLO_CONNECT;
         hello.sa_family = AF_INET;
+        hello.port      = htons(1); /* no listener: nobody's endpoints */
+        hello.addr[0]   = 127;
+        hello.addr[3]   = 1;
+        hello.conn_id   = m_raw_conn_id++;
         EXPECT_EQ((ssize_t)sizeof(hello), send(fd, &hello, sizeof(hello), 0));
+
+        if (valid_hello && (version == UCT_TCP_ZC_VERSION)) {
+            EXPECT_TRUE(raw_recv(fd, &hello, sizeof(hello)));
+            EXPECT_EQ(UCT_TCP_ZC_MAGIC, hello.magic);
+            EXPECT_EQ(UCT_TCP_ZC_VERSION, hello.version);
+            EXPECT_EQ(UCT_TCP_ZC_HELLO_ACCEPT, hello.status);
+        }
         return fd;
     }
 
@@ -309,6 +358,7 @@ protected:
     unsigned               m_am_count;
     size_t                 m_am_bytes;
     std::string            m_am_last;
+    uint64_t               m_raw_conn_id = 0;
     unsigned               m_err_count;
     ucs_status_t           m_err_status;
 };

@@ -1,0 +1,405 @@
+/**
+ * Copyright (C) tcp_zc authors, 2026. ALL RIGHTS RESERVED.
+ *
+ * See file LICENSE for terms.
+ */
+
+#include "test_tcp_zc_xfer.h"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+
+/*
+ * Connections: one per pair of endpoints, carrying both directions; two
+ * endpoints which connect to each other at once end with one connection;
+ * CONNECT_TO_EP; a peer of another protocol version is refused with a clear
+ * error; requests of both sides never deadlock; an access to memory which is
+ * not registered fails that operation only.
+ */
+class test_tcp_zc_conn : public test_tcp_zc_xfer {
+protected:
+    /* open TCP connections of an iface */
+    size_t num_conns(const peer_t &peer)
+    {
+        uct_tcp_zc_iface_t *iface = ucs_derived_of(peer.iface,
+                                                   uct_tcp_zc_iface_t);
+        uct_tcp_zc_conn_t *conn;
+        size_t count = 0;
+
+        UCS_ASYNC_BLOCK(m_async);
+        ucs_list_for_each(conn, &iface->conn_list, list) {
+            count += (conn->fd != -1);
+        }
+        UCS_ASYNC_UNBLOCK(m_async);
+        return count;
+    }
+
+    /* an active message from an ep arrives (at the iface of that peer) */
+    void check_am(uct_ep_h ep, const std::string &text)
+    {
+        unsigned count = m_am_count;
+
+        ASSERT_EQ((ssize_t)text.size(), am_bcopy(ep, text.data(),
+                                                 text.size()));
+        ASSERT_TRUE(wait_for([&]() { return m_am_count > count; }));
+        EXPECT_EQ(text, m_am_last);
+    }
+
+    uct_ep_h create_p2p_ep(const peer_t &peer)
+    {
+        uct_ep_params_t params;
+        uct_ep_h ep;
+
+        params.field_mask = UCT_EP_PARAM_FIELD_IFACE;
+        params.iface      = peer.iface;
+        EXPECT_UCS_OK(uct_ep_create(&params, &ep));
+        m_eps.push_back(ep);
+        return ep;
+    }
+
+    struct region_t {
+        std::vector<uint8_t> buffer;
+        uct_mem_h            memh;
+        uct_rkey_bundle_t    rkey;
+    };
+
+    void region_init(region_t *r, size_t size, uint8_t fill)
+    {
+        std::vector<uint8_t> rkey_buffer(256);
+
+        r->buffer.assign(size, fill);
+        ASSERT_UCS_OK(uct_md_mem_reg(m_md, &r->buffer[0], size,
+                                     UCT_MD_MEM_ACCESS_ALL, &r->memh));
+        ASSERT_UCS_OK(uct_md_mkey_pack(m_md, r->memh, &rkey_buffer[0]));
+        ASSERT_UCS_OK(uct_rkey_unpack(m_component, &rkey_buffer[0],
+                                      &r->rkey));
+    }
+
+    void region_cleanup(region_t *r)
+    {
+        uct_rkey_release(m_component, &r->rkey);
+        uct_md_mem_dereg(m_md, r->memh);
+    }
+
+    /* start a PUT or GET zcopy; the completion counts down to 0 */
+    void rma_start(rma_func_t func, uct_ep_h ep, region_t *local,
+                   region_t *remote, uct_completion_t *comp)
+    {
+        uct_iov_t iov = make_iov(&local->buffer[0], local->buffer.size(),
+                                 local->memh);
+        ucs_status_t status;
+
+        comp->func   = completion_cb;
+        comp->count  = 1;
+        comp->status = UCS_OK;
+        while ((status = func(ep, &iov, 1, (uintptr_t)&remote->buffer[0],
+                              remote->rkey.rkey, comp)) ==
+               UCS_ERR_NO_RESOURCE) {
+            progress();
+        }
+        ASSERT_UCS_OK_OR_INPROGRESS(status);
+        if (status == UCS_OK) {
+            comp->count = 0;
+        }
+    }
+
+    /* a raw listener which answers a connection with a hello of the given
+     * version (0: closes after reading the hello, as a peer of protocol
+     * version 1 does); returns its port, the child process in *pid_p */
+    uint16_t raw_listener(uint8_t version, pid_t *pid_p)
+    {
+        struct sockaddr_in addr = {};
+        socklen_t len           = sizeof(addr);
+        uct_tcp_zc_hello_t hello;
+        int lfd;
+
+        lfd                  = socket(AF_INET, SOCK_STREAM, 0);
+        addr.sin_family      = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(0, bind(lfd, (struct sockaddr*)&addr, sizeof(addr)));
+        EXPECT_EQ(0, listen(lfd, 1));
+        EXPECT_EQ(0, getsockname(lfd, (struct sockaddr*)&addr, &len));
+
+        memset(&hello, 0, sizeof(hello));
+        hello.magic     = UCT_TCP_ZC_MAGIC;
+        hello.version   = version;
+        hello.status    = UCT_TCP_ZC_HELLO_ACCEPT;
+        hello.sa_family = AF_INET;
+
+        *pid_p = fork();
+        if (*pid_p == 0) {
+            char buf[sizeof(hello)];
+            int fd = accept(lfd, NULL, NULL);
+            if ((fd < 0) ||
+                (recv(fd, buf, sizeof(buf), MSG_WAITALL) != sizeof(buf))) {
+                _exit(1);
+            }
+            if ((version != 0) &&
+                (write(fd, &hello, sizeof(hello)) != sizeof(hello))) {
+                _exit(1);
+            }
+            /* a v1 peer reads a bad hello and closes; the other one waits
+             * for the test to end it */
+            if (version != 0) {
+                (void)recv(fd, buf, sizeof(buf), 0);
+            }
+            _exit(0);
+        }
+
+        close(lfd);
+        return addr.sin_port;
+    }
+
+    /* an ep to a raw listener fails through the error handler, with an
+     * error line which says why */
+    void check_refused_by(uint8_t version, const std::string &reason)
+    {
+        uct_tcp_zc_iface_addr_t iface_addr;
+        pid_t pid;
+
+        iface_addr.port = raw_listener(version, &pid);
+        ASSERT_GT(pid, 0);
+        set_err_handler(m_sender.iface);
+        {
+            scoped_log_handler wrap_err(wrap_errors_logger);
+            uct_ep_h ep = create_ep(m_receiver, &iface_addr);
+
+            ASSERT_TRUE(wait_for([&]() { return m_err_count > 0; }, 10.0));
+            EXPECT_EQ(UCS_ERR_UNREACHABLE, m_err_status);
+            /* nothing was sent to it */
+            EXPECT_EQ(UCS_ERR_UNREACHABLE, uct_ep_flush(ep, 0, NULL));
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+
+        bool found = false;
+        for (size_t i = 0; i < m_errors.size(); ++i) {
+            found = found || (m_errors[i].find(reason) != std::string::npos);
+        }
+        EXPECT_TRUE(found) << "no error line with \"" << reason << "\"";
+    }
+};
+
+
+/* Endpoints of two ifaces to each other, the second made after the first
+ * connected: both use the first one's connection */
+UCS_TEST_F(test_tcp_zc_conn, one_connection_per_pair)
+{
+    uct_ep_h ep_s = create_ep_from(m_sender, m_receiver);
+
+    check_am(ep_s, "to the receiver");
+    EXPECT_EQ(1u, num_conns(m_sender));
+    EXPECT_EQ(1u, num_conns(m_receiver));
+
+    uct_ep_h ep_r = create_ep_from(m_receiver, m_sender);
+    check_am(ep_r, "to the sender");
+    check_am(ep_s, "to the receiver again");
+    EXPECT_EQ(1u, num_conns(m_sender));
+    EXPECT_EQ(1u, num_conns(m_receiver));
+}
+
+/* Both connect to each other at once, several times: one connection per
+ * pair of endpoints, whichever side's connection stays, and messages sent
+ * before the handshake arrive in order */
+UCS_TEST_F(test_tcp_zc_conn, simultaneous_connect)
+{
+    static const unsigned num_pairs = 8;
+    std::vector<uct_ep_h> eps_s, eps_r;
+
+    for (unsigned i = 0; i < num_pairs; ++i) {
+        eps_s.push_back(create_ep_from(m_sender, m_receiver));
+        eps_r.push_back(create_ep_from(m_receiver, m_sender));
+    }
+
+    for (unsigned i = 0; i < num_pairs; ++i) {
+        check_am(eps_s[i], "s" + std::to_string(i));
+        check_am(eps_r[i], "r" + std::to_string(i));
+    }
+
+    EXPECT_EQ(num_pairs, num_conns(m_sender));
+    EXPECT_EQ(num_pairs, num_conns(m_receiver));
+}
+
+/* CONNECT_TO_EP: two point-to-point endpoints, one connection */
+UCS_TEST_F(test_tcp_zc_conn, connect_to_ep)
+{
+    region_t local, remote;
+    uct_completion_t comp;
+
+    ASSERT_TRUE(m_sender.attr.cap.flags & UCT_IFACE_FLAG_CONNECT_TO_EP);
+    uct_ep_h ep_s = create_p2p_ep(m_sender);
+    uct_ep_h ep_r = create_p2p_ep(m_receiver);
+    std::vector<char> addr_s(m_sender.attr.ep_addr_len);
+    std::vector<char> addr_r(m_receiver.attr.ep_addr_len);
+
+    ASSERT_UCS_OK(uct_ep_get_address(ep_s, (uct_ep_addr_t*)&addr_s[0]));
+    ASSERT_UCS_OK(uct_ep_get_address(ep_r, (uct_ep_addr_t*)&addr_r[0]));
+    ASSERT_UCS_OK(uct_ep_connect_to_ep(
+            ep_s, (const uct_device_addr_t*)&m_receiver.dev_addr[0],
+            (const uct_ep_addr_t*)&addr_r[0]));
+    ASSERT_UCS_OK(uct_ep_connect_to_ep(
+            ep_r, (const uct_device_addr_t*)&m_sender.dev_addr[0],
+            (const uct_ep_addr_t*)&addr_s[0]));
+
+    check_am(ep_s, "p2p to the receiver");
+    check_am(ep_r, "p2p to the sender");
+    EXPECT_EQ(1u, num_conns(m_sender));
+    EXPECT_EQ(1u, num_conns(m_receiver));
+
+    region_init(&local, 3 * UCT_TCP_ZC_RMA_SEG_SIZE + 17, 0x3c);
+    region_init(&remote, local.buffer.size(), 0);
+    rma_start(uct_ep_put_zcopy, ep_s, &local, &remote, &comp);
+    ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
+    EXPECT_UCS_OK(comp.status);
+    EXPECT_TRUE(local.buffer == remote.buffer);
+    region_cleanup(&remote);
+    region_cleanup(&local);
+}
+
+/* Both sides PUT and GET at each other at once, more than the request
+ * limit each, over one connection: all complete, the data is right */
+UCS_TEST_F(test_tcp_zc_conn, requests_both_ways)
+{
+    static const size_t size = 16 * UCS_MBYTE + 5;
+    region_t put_src_s, put_dst_r, get_dst_s, get_src_r;
+    region_t put_src_r, put_dst_s, get_dst_r, get_src_s;
+    uct_completion_t comp[4];
+
+    uct_ep_h ep_s = create_ep_from(m_sender, m_receiver);
+    uct_ep_h ep_r = create_ep_from(m_receiver, m_sender);
+
+    region_init(&put_src_s, size, 0x11);
+    region_init(&put_dst_r, size, 0);
+    region_init(&get_dst_s, size, 0);
+    region_init(&get_src_r, size, 0x22);
+    region_init(&put_src_r, size, 0x33);
+    region_init(&put_dst_s, size, 0);
+    region_init(&get_dst_r, size, 0);
+    region_init(&get_src_s, size, 0x44);
+    put_src_s.buffer[size - 1] = 0xaa;
+    get_src_r.buffer[size - 1] = 0xbb;
+
+    rma_start(uct_ep_put_zcopy, ep_s, &put_src_s, &put_dst_r, &comp[0]);
+    rma_start(uct_ep_put_zcopy, ep_r, &put_src_r, &put_dst_s, &comp[1]);
+    rma_start(uct_ep_get_zcopy, ep_s, &get_dst_s, &get_src_r, &comp[2]);
+    rma_start(uct_ep_get_zcopy, ep_r, &get_dst_r, &get_src_s, &comp[3]);
+    ASSERT_TRUE(wait_for([&]() {
+        return (comp[0].count == 0) && (comp[1].count == 0) &&
+               (comp[2].count == 0) && (comp[3].count == 0);
+    }, 120.0));
+
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_EQ(UCS_OK, comp[i].status) << i;
+    }
+    EXPECT_TRUE(put_src_s.buffer == put_dst_r.buffer);
+    EXPECT_TRUE(put_src_r.buffer == put_dst_s.buffer);
+    EXPECT_TRUE(get_src_r.buffer == get_dst_s.buffer);
+    EXPECT_TRUE(get_src_s.buffer == get_dst_r.buffer);
+    EXPECT_EQ(1u, num_conns(m_sender));
+
+    region_t *regions[] = {&put_src_s, &put_dst_r, &get_dst_s, &get_src_r,
+                           &put_src_r, &put_dst_s, &get_dst_r, &get_src_s};
+    for (size_t i = 0; i < ucs_static_array_size(regions); ++i) {
+        region_cleanup(regions[i]);
+    }
+}
+
+/* PUT and GET to a region which was deregistered: those operations fail,
+ * the endpoint and its connection go on */
+UCS_TEST_F(test_tcp_zc_conn, access_to_unregistered_region)
+{
+    region_t local, remote;
+    uct_completion_t comp;
+
+    set_err_handler(m_sender.iface);
+    set_err_handler(m_receiver.iface);
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+
+    region_init(&local, UCT_TCP_ZC_RMA_SEG_SIZE * 2, 0x5a);
+    region_init(&remote, local.buffer.size(), 0);
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_md, remote.memh));
+
+    rma_func_t funcs[] = {uct_ep_put_zcopy, uct_ep_get_zcopy};
+    for (size_t i = 0; i < ucs_static_array_size(funcs); ++i) {
+        rma_start(funcs[i], ep, &local, &remote, &comp);
+        ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
+        EXPECT_EQ(UCS_ERR_INVALID_ADDR, comp.status) << i;
+        check_am(ep, "still connected");
+    }
+
+    EXPECT_EQ(0, std::count(remote.buffer.begin(), remote.buffer.end(),
+                            0x5a));
+    EXPECT_EQ(0u, m_err_count);
+    uct_rkey_release(m_component, &remote.rkey);
+    region_cleanup(&local);
+}
+
+/* One endpoint of a pair goes: the other one goes on using the connection;
+ * when it goes too, the connection closes */
+UCS_TEST_F(test_tcp_zc_conn, ep_destroy_keeps_peer)
+{
+    uct_ep_h ep_s = create_ep_from(m_sender, m_receiver);
+    uct_ep_h ep_r = create_ep_from(m_receiver, m_sender);
+
+    set_err_handler(m_receiver.iface);
+    check_am(ep_s, "before");
+    check_am(ep_r, "before");
+    flush_ep(ep_s);
+
+    uct_ep_destroy(ep_s);
+    m_eps.erase(std::find(m_eps.begin(), m_eps.end(), ep_s));
+    for (int i = 0; i < 100; ++i) {
+        progress();
+    }
+
+    check_am(ep_r, "after the peer's endpoint went");
+    EXPECT_EQ(1u, num_conns(m_receiver));
+    EXPECT_EQ(0u, m_err_count);
+
+    flush_ep(ep_r);
+    uct_ep_destroy(ep_r);
+    m_eps.erase(std::find(m_eps.begin(), m_eps.end(), ep_r));
+    EXPECT_TRUE(wait_for([&]() {
+        return (num_conns(m_sender) == 0) && (num_conns(m_receiver) == 0);
+    }));
+}
+
+/* A peer of another protocol version, on either side, is refused with a
+ * clear error */
+UCS_TEST_F(test_tcp_zc_conn, version_refused_by_listener)
+{
+    uct_tcp_zc_hello_t hello;
+
+    scoped_log_handler wrap_err(wrap_errors_logger);
+    int fd = raw_connect(true, 1);
+    ASSERT_TRUE(raw_recv(fd, &hello, sizeof(hello)));
+    EXPECT_EQ(UCT_TCP_ZC_MAGIC, hello.magic);
+    EXPECT_EQ(UCT_TCP_ZC_VERSION, hello.version);
+    EXPECT_EQ(UCT_TCP_ZC_HELLO_REJECT_VERSION, hello.status);
+    EXPECT_TRUE(wait_closed(fd));
+    close(fd);
+
+    bool found = false;
+    for (size_t i = 0; i < m_errors.size(); ++i) {
+        found = found || (m_errors[i].find("protocol version 1") !=
+                          std::string::npos);
+    }
+    EXPECT_TRUE(found);
+
+    /* and the iface goes on */
+    check_am(create_ep(m_receiver), "after a refused peer");
+}
+
+UCS_TEST_F(test_tcp_zc_conn, version_refused_by_peer)
+{
+    check_refused_by(UCT_TCP_ZC_VERSION + 1, "protocol version " +
+                     std::to_string(UCT_TCP_ZC_VERSION + 1));
+}
+
+UCS_TEST_F(test_tcp_zc_conn, old_peer_closes_at_hello)
+{
+    check_refused_by(0, "another protocol version");
+}
