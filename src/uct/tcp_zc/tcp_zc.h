@@ -190,6 +190,15 @@ enum {
 };
 
 
+/* Keepalive options of a connection socket; 0: the system default */
+typedef struct uct_tcp_zc_keepalive {
+    int enable; /* SO_KEEPALIVE */
+    int idle;   /* TCP_KEEPIDLE, seconds */
+    int cnt;    /* TCP_KEEPCNT */
+    int intvl;  /* TCP_KEEPINTVL, seconds */
+} uct_tcp_zc_keepalive_t;
+
+
 typedef struct uct_tcp_zc_iface_config {
     uct_iface_config_t             super;
     uct_tcp_send_recv_buf_config_t sockopt;
@@ -473,12 +482,7 @@ struct uct_tcp_zc_iface {
         unsigned                       max_rma_outstanding;
         /* socket options of every connection; 0 (user_timeout: -1): the
          * system default */
-        struct {
-            int                        enable; /* SO_KEEPALIVE */
-            int                        idle;   /* TCP_KEEPIDLE, seconds */
-            int                        cnt;    /* TCP_KEEPCNT */
-            int                        intvl;  /* TCP_KEEPINTVL, seconds */
-        } keepalive;
+        uct_tcp_zc_keepalive_t         keepalive;
         int                            user_timeout; /* TCP_USER_TIMEOUT, ms */
     } config;
     struct {
@@ -529,51 +533,139 @@ void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md,
                                  uct_tcp_zc_memh_t *memh);
 void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
 
-/* connections */
+static UCS_F_ALWAYS_INLINE uct_tcp_zc_md_t *
+uct_tcp_zc_iface_md(const uct_tcp_zc_iface_t *iface)
+{
+    return ucs_derived_of(iface->super.md, uct_tcp_zc_md_t);
+}
+
+static UCS_F_ALWAYS_INLINE size_t
+uct_tcp_zc_conn_rx_buf_size(const uct_tcp_zc_iface_t *iface)
+{
+    return UCT_TCP_ZC_RX_BUF_SIZE(iface->config.seg_size);
+}
+
+/* Whether a send descriptor is a PUT or GET request */
+static UCS_F_ALWAYS_INLINE int uct_tcp_zc_tx_is_rma(uct_tcp_zc_tx_kind_t kind)
+{
+    return (kind == UCT_TCP_ZC_TX_PUT) || (kind == UCT_TCP_ZC_TX_GET);
+}
+
+/*
+ * Connections, in layers: each file calls only the ones above it.
+ */
+
+/* socket helpers (tcp_zc_sock.c) */
+ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
+                                unsigned iovcnt, int flags);
+ssize_t uct_tcp_zc_socket_recv(int fd, void *buf, size_t length);
+void uct_tcp_zc_socket_delay_ack(int fd);
+ucs_status_t uct_tcp_zc_socket_set_options(int fd, int nodelay,
+                                           const uct_tcp_zc_keepalive_t *ka,
+                                           int user_timeout);
+
+/* send descriptors (tcp_zc_txd.c) */
+void uct_tcp_zc_tx_free(uct_tcp_zc_iface_t *iface, uct_tcp_zc_tx_t *tx);
+void uct_tcp_zc_tx_completed(uct_tcp_zc_iface_t *iface, uct_tcp_zc_tx_t *tx,
+                             ucs_status_t status);
+int uct_tcp_zc_tx_advance(uct_tcp_zc_tx_t *tx, size_t sent);
+void uct_tcp_zc_conn_release_orphans(uct_tcp_zc_iface_t *iface);
+void uct_tcp_zc_conn_dispatch_completions(uct_tcp_zc_iface_t *iface);
+
+/* zero-copy bookkeeping (tcp_zc_zcopy.c) */
+void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn);
+int uct_tcp_zc_conn_zcopy_ok(uct_tcp_zc_conn_t *conn);
+int uct_tcp_zc_tx_zc_done(const uct_tcp_zc_conn_t *conn,
+                          const uct_tcp_zc_tx_t *tx);
+int uct_tcp_zc_conn_tx_write(uct_tcp_zc_conn_t *conn, uct_tcp_zc_tx_t *tx);
+void uct_tcp_zc_conn_tx_done(uct_tcp_zc_conn_t *conn, uct_tcp_zc_tx_t *tx);
+void uct_tcp_zc_conn_progress_zc_queue(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_uring_comp(void *arg,
+                                const uct_tcp_zc_uring_comp_t *comp);
+void uct_tcp_zc_conn_uring_mark(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_drain_zcopy(uct_tcp_zc_conn_t *conn);
+uct_tcp_zc_linger_t *uct_tcp_zc_conn_linger(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_linger_progress(uct_tcp_zc_iface_t *iface,
+                                uct_tcp_zc_linger_t *linger, int force);
+void uct_tcp_zc_conn_progress_lingering(uct_tcp_zc_iface_t *iface,
+                                        int force);
+void uct_tcp_zc_conn_purge_queue(uct_tcp_zc_conn_t *conn,
+                                 ucs_queue_head_t *queue,
+                                 uct_tcp_zc_linger_t *linger,
+                                 ucs_status_t status);
+
+/* connection lifecycle (tcp_zc_conn.c) */
 ucs_status_t uct_tcp_zc_conn_create(uct_tcp_zc_iface_t *iface, int fd,
                                     const struct sockaddr_storage *peer_addr,
                                     uct_tcp_zc_conn_t **conn_p);
-ucs_status_t uct_tcp_zc_conn_connect(uct_tcp_zc_conn_t *conn,
-                                     const struct sockaddr_storage *peer_addr,
-                                     uint64_t conn_id, int to_ep);
-void uct_tcp_zc_conn_expect(uct_tcp_zc_conn_t *conn,
-                            const struct sockaddr_storage *peer_addr,
-                            uint64_t conn_id);
-void uct_tcp_zc_conn_adopt(uct_tcp_zc_conn_t *conn, uct_tcp_zc_conn_t *mine);
-ucs_status_t
-uct_tcp_zc_conn_connect_iface(uct_tcp_zc_conn_t *conn,
-                              const struct sockaddr_storage *peer_addr);
-void uct_tcp_zc_conn_detach(uct_tcp_zc_conn_t *conn);
+ucs_status_t uct_tcp_zc_conn_attach_fd(uct_tcp_zc_conn_t *conn, int fd,
+                                       uct_tcp_zc_conn_state_t state);
+ucs_status_t uct_tcp_zc_conn_rx_buf_get(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_rx_buf_put(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_rx_buf_release(uct_recv_desc_t *self, void *desc);
+ucs_status_t uct_tcp_zc_conn_set_events(uct_tcp_zc_conn_t *conn,
+                                        ucs_event_set_types_t events);
+int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_match_insert(uct_tcp_zc_conn_t *conn,
+                                  uct_tcp_zc_conn_match_t match);
+void uct_tcp_zc_conn_match_remove(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_close_fd(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status);
+void uct_tcp_zc_conn_release(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_free_released(uct_tcp_zc_iface_t *iface);
 void uct_tcp_zc_conn_destroy_all(uct_tcp_zc_iface_t *iface);
-void uct_tcp_zc_peer_key_init(uct_tcp_zc_peer_key_t *key,
-                              const struct sockaddr *addr);
-extern const ucs_conn_match_ops_t uct_tcp_zc_conn_match_ops;
-ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
-                                unsigned iovcnt, int flags);
+void uct_tcp_zc_conn_fail(uct_tcp_zc_conn_t *conn, ucs_status_t status,
+                          ucs_log_level_t log_level, const char *reason);
+void uct_tcp_zc_conn_io_failed(uct_tcp_zc_conn_t *conn, const char *op,
+                               int err);
+void uct_tcp_zc_conn_version_error(uct_tcp_zc_conn_t *conn,
+                                   unsigned version);
+void uct_tcp_zc_conn_protocol_error(uct_tcp_zc_conn_t *conn,
+                                    const char *reason);
+
+/* send queue and answers (tcp_zc_txq.c) */
 ucs_status_t
 uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
                      const struct iovec *iov, unsigned iovcnt, int zcopy,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p);
-void uct_tcp_zc_conn_zcopy_init(uct_tcp_zc_conn_t *conn);
-void uct_tcp_zc_conn_progress_errqueue(uct_tcp_zc_conn_t *conn);
-void uct_tcp_zc_conn_uring_comp(void *arg,
-                                const uct_tcp_zc_uring_comp_t *comp);
-void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface);
-void uct_tcp_zc_conn_release_orphans(uct_tcp_zc_iface_t *iface);
-void uct_tcp_zc_conn_progress_lingering(uct_tcp_zc_iface_t *iface,
-                                        int force);
-void uct_tcp_zc_conn_dispatch_completions(uct_tcp_zc_iface_t *iface);
+ucs_status_t
+uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
+                            const uct_tcp_zc_hdr_t *hdr,
+                            const struct iovec *iov, unsigned iovcnt,
+                            uct_tcp_zc_memh_t *memh);
+ucs_status_t uct_tcp_zc_conn_send_empty_answer(uct_tcp_zc_conn_t *conn,
+                                               uint8_t type);
+int uct_tcp_zc_conn_write_hello(uct_tcp_zc_conn_t *conn);
+ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp);
-ucs_status_t uct_tcp_zc_conn_progress_tx(uct_tcp_zc_conn_t *conn);
+uct_tcp_zc_tx_t *uct_tcp_zc_conn_pull_answered(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_complete_flushes(uct_tcp_zc_conn_t *conn);
+
+/* receive driver (tcp_zc_rxd.c) */
+int uct_tcp_zc_conn_progress_rx(uct_tcp_zc_conn_t *conn,
+                                uct_tcp_zc_rx_event_t *hello_event,
+                                uct_tcp_zc_hello_t *hello);
+
+/* connection setup and endpoint matching (tcp_zc_match.c) */
+void uct_tcp_zc_peer_key_init(uct_tcp_zc_peer_key_t *key,
+                              const struct sockaddr *addr);
+ucs_status_t uct_tcp_zc_conn_connect(uct_tcp_zc_conn_t *conn,
+                                     const struct sockaddr_storage *peer_addr,
+                                     uint64_t conn_id, int to_ep);
+ucs_status_t
+uct_tcp_zc_conn_connect_iface(uct_tcp_zc_conn_t *conn,
+                              const struct sockaddr_storage *peer_addr);
+void uct_tcp_zc_conn_expect(uct_tcp_zc_conn_t *conn,
+                            const struct sockaddr_storage *peer_addr,
+                            uint64_t conn_id);
+void uct_tcp_zc_conn_detach(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
                                    ucs_event_set_types_t events);
-ucs_status_t uct_tcp_zc_conn_set_events(uct_tcp_zc_conn_t *conn,
-                                        ucs_event_set_types_t events);
-int uct_tcp_zc_conn_is_idle(const uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface);
+extern const ucs_conn_match_ops_t uct_tcp_zc_conn_match_ops;
 
 /* Whether as many PUT/GET operations as allowed wait for their answers */
 static UCS_F_ALWAYS_INLINE int
@@ -588,10 +680,6 @@ uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
                                const uct_device_addr_t *dev_addr,
                                const uct_iface_addr_t *iface_addr,
                                struct sockaddr_storage *addr);
-ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
-                                           int fd);
-
-void uct_tcp_zc_rx_buf_release(uct_recv_desc_t *self, void *desc);
 
 /* devmem of an iface (tcp_zc_devmem.c) */
 ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,

@@ -225,7 +225,14 @@ ucs_status_t uct_tcp_zc_ep_connect_to_ep(uct_ep_h tl_ep,
     ep->peer_id = ep_addr->ep_id;
     uct_tcp_zc_peer_key_init(&peer_key, (const struct sockaddr*)&peer_addr);
     cmp = memcmp(&iface->key, &peer_key, sizeof(peer_key));
-    if ((cmp < 0) || ((cmp == 0) && (ep->id < ep->peer_id))) {
+    if ((cmp == 0) && (ep->id == ep->peer_id)) {
+        /* an endpoint connected to itself: to its own iface */
+        status = uct_tcp_zc_conn_connect(ep->conn, &peer_addr, 0, 0);
+        if (status != UCS_OK) {
+            uct_tcp_zc_conn_close(ep->conn, UCS_ERR_UNREACHABLE);
+            uct_tcp_zc_ep_failed(ep, UCS_ERR_UNREACHABLE);
+        }
+    } else if ((cmp < 0) || ((cmp == 0) && (ep->id < ep->peer_id))) {
         status = uct_tcp_zc_conn_connect(ep->conn, &peer_addr, ep->peer_id,
                                          1);
         if (status != UCS_OK) {

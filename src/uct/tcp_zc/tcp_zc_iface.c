@@ -544,52 +544,6 @@ uct_tcp_zc_iface_sockopts_init(uct_tcp_zc_iface_t *iface,
 #endif
 }
 
-/* Keepalive and user timeout of a connection socket, connecting or accepted */
-ucs_status_t uct_tcp_zc_iface_set_sockopts(const uct_tcp_zc_iface_t *iface,
-                                           int fd)
-{
-    const struct {
-        int        optname;
-        const int *value; /* 0: the system default */
-    } keepalive[] = {
-        {TCP_KEEPIDLE,  &iface->config.keepalive.idle},
-        {TCP_KEEPINTVL, &iface->config.keepalive.intvl},
-        {TCP_KEEPCNT,   &iface->config.keepalive.cnt}
-    };
-    const int on = 1;
-    ucs_status_t status;
-    unsigned i;
-
-    if (iface->config.keepalive.enable) {
-        for (i = 0; i < ucs_static_array_size(keepalive); ++i) {
-            if (*keepalive[i].value <= 0) {
-                continue;
-            }
-
-            status = ucs_socket_setopt(fd, IPPROTO_TCP, keepalive[i].optname,
-                                       keepalive[i].value, sizeof(int));
-            if (status != UCS_OK) {
-                return status;
-            }
-        }
-
-        status = ucs_socket_setopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on,
-                                   sizeof(on));
-        if (status != UCS_OK) {
-            return status;
-        }
-    }
-
-#ifdef TCP_USER_TIMEOUT
-    if (iface->config.user_timeout >= 0) {
-        return ucs_socket_setopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
-                                 &iface->config.user_timeout, sizeof(int));
-    }
-#endif
-
-    return UCS_OK;
-}
-
 /* Accept connections, from the async thread: a peer can connect while this
  * process is not progressing, and the listener stays out of the event set
  * so that only data wakes up the user */
