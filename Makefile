@@ -6,8 +6,12 @@
 #                  namespaces, the guest tests of "make test-vm" included;
 #                  ends with "N passed, N failed, N skipped"
 #   make demo      build, then show the tcp_zc transport (the main job)
-#   make bench     build, then benchmark tcp_zc against UCX's tcp (table,
-#                  CSV and PNG in the tree's build directory)
+#   make bench     build, then benchmark tcp_zc against UCX's tcp on lo and
+#                  veth (median, min and max of REPEATS runs, default 5;
+#                  ratios, sender CPU per GB, the goals of issue 15 per row;
+#                  table, CSV and PNG in the tree's build directory);
+#                  PRESET=quick for iterating (3 repeats, a few points),
+#                  PRESET=full (default); MPI_BENCH=n skips the MPI table
 #   make bench-engines
 #                  build, then compare tcp_zc's send engines (plain,
 #                  MSG_ZEROCOPY, io_uring, auto) on lo and veth
@@ -59,7 +63,7 @@ demo: deps
 bench: deps
 	@$(SCRIPTS)/deps.sh python3-matplotlib
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
-	$(SCRIPTS)/bench.sh "$$treedir"
+	$(SCRIPTS)/bench.sh "$$treedir" $(or $(PRESET),full)
 
 bench-engines: deps
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
