@@ -22,26 +22,30 @@
 # per row against the goals of issue 15 follows, then the CSV path, and a PNG
 # plot (python3-matplotlib) next to it.
 #
-# Sender CPU: both ucx_perftest processes run under /usr/bin/time (getrusage
-# of the process: user + system seconds over its whole life, start-up,
-# wire-up and the <= 100 ms warm-up included), divided by the bytes of the
-# measured iterations. The sender is the client for am_bw, put_bw, tag_bw and
-# ucp_put_bw, and the server (the target, which answers) for get_bw and
-# ucp_get. ucx_perftest polls, so on an idle machine the sender's CPU time
-# is close to its wall time and s/GB mostly follows 1/bandwidth; the CSV
-# also has the system part alone (the kernel's share). The runs CSV keeps
-# every run (iterations, values, both processes' CPU, the client's wall time).
+# Sender CPU: user + system seconds of the sending ucx_perftest process
+# (getrusage of the waited-for child, read with bash's "times", millisecond
+# precision) over its whole life, start-up, wire-up and the <= 100 ms warm-up
+# included, divided by the bytes of the measured iterations; the table gives
+# it as "cpu/sys", sys being the system (kernel) part alone. The sender is
+# the client for am_bw, put_bw, tag_bw and ucp_put_bw, and the server (the
+# target, which answers) for get_bw and ucp_get. ucx_perftest polls, so on
+# an idle machine the sender's CPU time is close to its wall time and cpu
+# s/GB mostly follows 1/bandwidth; the fixed start-up part weighs more in
+# short runs. The runs CSV keeps every run (iterations, values, both
+# processes' user and system seconds, the client's wall time).
 #
 # Environment: LINKS (default "lo veth"), REPEATS, TESTS (only these test
 # names of the preset, e.g. "am_lat tag_bw"). Progress goes to stderr. Each
-# run is bounded by a 60 s timeout; a failed run counts as missing (the
-# table's runs column), a transport without the operation is n/a.
+# run is bounded by a 60 s timeout; a failed run counts as missing (a note
+# under the point), a transport without the operation is n/a.
 #
 
 treedir=$(cd "$1" && pwd)
 preset=${2:-full}
 bin=$treedir/install/bin
 perftest=$bin/ucx_perftest
+# the tree's own libraries and modules, also where the install was copied
+export LD_LIBRARY_PATH=$treedir/install/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 links=${LINKS:-lo veth}
 csv=$treedir/perf-compare-$preset.csv
 runs_csv=$treedir/perf-compare-$preset-runs.csv
@@ -148,7 +152,7 @@ wait_listen() {
 run_one() {
     local link=$1 api=$2 test=$3 layout=$4 size=$5 tl=$6 args out
     local server_ns=$ns_a dev=lo addr=127.0.0.1 port n
-    local ctime stime
+    local stime t0 wall
 
     n=$(iterations "$test" "$size")
     if [ "$link" = "veth" ]
@@ -169,19 +173,27 @@ run_one() {
     fi
 
     port=$((20000 + ($$ + run_count) % 12000))
-    ctime=$(mktemp) stime=$(mktemp)
-    $sudo ip netns exec "$server_ns" env UCX_TLS="$tl,self" \
-        UCX_NET_DEVICES="$dev" taskset -c 0 timeout 60 \
-        /usr/bin/time -f "%U %S" -o "$stime" "$perftest" -p $port $args \
-        >/dev/null 2>&1 &
+    stime=$(mktemp)
+    # bash's times: user and system seconds (ms) of the waited-for children,
+    # here the one ucx_perftest process (getrusage, RUSAGE_CHILDREN)
+    ( $sudo ip netns exec "$server_ns" env UCX_TLS="$tl,self" \
+          UCX_NET_DEVICES="$dev" taskset -c 0 timeout 60 "$perftest" \
+          -p $port $args >/dev/null 2>&1 || true; times > "$stime" ) &
     local server=$!
     wait_listen "$server_ns" $port
+    t0=$EPOCHREALTIME
     out=$($sudo ip netns exec "$ns_a" env UCX_TLS="$tl,self" \
-              UCX_NET_DEVICES="$dev" taskset -c 1 timeout 60 \
-              /usr/bin/time -f "%U %S %e" -o "$ctime" "$perftest" "$addr" \
-              -p $port $args -s "$size" -n "$n" 2>&1 || true)
+              UCX_NET_DEVICES="$dev" taskset -c 1 timeout 60 "$perftest" \
+              "$addr" -p $port $args -s "$size" -n "$n" 2>&1 || true
+          times)
+    wall=$(awk -v a="$t0" -v b="$EPOCHREALTIME" \
+               'BEGIN { printf "%.2f", b - a }')
     wait $server 2>/dev/null || true
-    awk -v ct="$(tail -n 1 "$ctime")" -v st="$(tail -n 1 "$stime")" '
+    awk -v ct="$(tail -n 1 <<< "$out")" -v st="$(tail -n 1 "$stime")" \
+        -v wall="$wall" '
+        function sec(t,    a) {
+            split(t, a, "m"); sub(/s$/, "", a[2]); return a[1] * 60 + a[2]
+        }
         /^Final:/ { n = $2; lat = $5; bw = $7 }
         /[Ee]rror|unsupported|not supported|failed/ && err == "" {
             err = $0; gsub(/[ \t]+/, " ", err); gsub(/,/, ";", err)
@@ -190,12 +202,13 @@ run_one() {
             split(ct, c, " "); split(st, s, " ")
             if (err == "") err = "no result"
             if (n == "") {
-                print "0 n/a n/a 0 0 0 0", c[3] + 0, substr(err, 1, 120)
+                print "0 n/a n/a 0 0 0 0", wall, substr(err, 1, 120)
                 exit
             }
-            print n, lat, bw, c[1] + 0, c[2] + 0, s[1] + 0, s[2] + 0, c[3] + 0, "-"
+            print n, lat, bw, sec(c[1]), sec(c[2]), sec(s[1]), sec(s[2]),
+                  wall, "-"
         }' <<< "$out"
-    rm -f "$ctime" "$stime"
+    rm -f "$stime"
 }
 
 # stats <values...>: "median min max count" of the numeric ones
@@ -227,9 +240,9 @@ echo "link,api,test,layout,size,tl,repeat,iterations,lat_us,bw_MBs,client_user_s
      > "$runs_csv"
 echo "link,api,test,layout,size,metric,tcp_runs,tcp_med,tcp_min,tcp_max,tcp_zc_runs,tcp_zc_med,tcp_zc_min,tcp_zc_max,ratio,cpu_side,tcp_cpu_s_per_GB,tcp_zc_cpu_s_per_GB,tcp_sys_s_per_GB,tcp_zc_sys_s_per_GB,note" \
      > "$csv"
-hdr="%-4s %-3s %-10s %-5s %8s | %-22s | %-22s | %6s | %8s %8s\n"
+hdr="%-4s %-3s %-10s %-5s %8s | %-22s | %-22s | %6s | %11s %11s\n"
 printf "$hdr" link api test lay size "tcp med [min-max]" \
-       "tcp_zc med [min-max]" ratio "tcp cpu" "zc cpu"
+       "tcp_zc med [min-max]" ratio "tcp cpu/sys" "zc cpu/sys"
 start=$(date +%s)
 for link in $links
 do
@@ -299,9 +312,13 @@ do
                 [ "${cnt[$1]}" -gt 0 ] || { echo "n/a"; return; }
                 echo "$(fmt ${med[$1]}) [$(fmt ${min[$1]})-$(fmt ${max[$1]})]"
             }
+            cpucell() {
+                [ "${cpu[$1]}" != "n/a" ] || { echo "-"; return; }
+                echo "$(fmt ${cpu[$1]})/$(fmt ${sys[$1]})"
+            }
             printf "$hdr" "$link" "$api" "$test" "${layout:--}" "$size" \
                    "$(cell tcp)" "$(cell tcp_zc)" "$r" \
-                   "$(fmt ${cpu[tcp]})" "$(fmt ${cpu[tcp_zc]})"
+                   "$(cpucell tcp)" "$(cpucell tcp_zc)"
             [ -z "$note" ] || echo "     note: ${note%; }"
             echo "$link,$api,$test,${layout:--},$size,$metric,${cnt[tcp]},${med[tcp]},${min[tcp]},${max[tcp]},${cnt[tcp_zc]},${med[tcp_zc]},${min[tcp_zc]},${max[tcp_zc]},$r,$side,${cpu[tcp]},${cpu[tcp_zc]},${sys[tcp]},${sys[tcp_zc]},${note%; }" \
                 >> "$csv"
@@ -313,9 +330,9 @@ done
 elapsed=$(( $(date +%s) - start ))
 echo "(median [min-max] of $repeats runs per transport, interleaved; latency:"
 echo " overall average usec per operation for *_lat tests, else MB/s; ratio ="
-echo " tcp_zc/tcp of the medians; cpu: the sender's user+system CPU seconds per"
-echo " GB, median (client; server for get_bw and ucp_get); on lo and veth the"
-echo " kernel copies every send)"
+echo " tcp_zc/tcp of the medians; cpu/sys: the sender's user+system and system"
+echo " CPU seconds per GB, medians (client; server for get_bw and ucp_get),"
+echo " whole process; on lo and veth the kernel copies every send)"
 echo
 
 # Judgement per row (link, test, layout) against the goals of issue 15:
