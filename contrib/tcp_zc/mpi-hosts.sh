@@ -23,7 +23,10 @@
 #                              (or on lo after mpi_lo_up), mpi = openmpi or
 #                              mpich, the UCX in $MPI_UCX_LIB; extra launcher
 #                              options in $MPI_OPTS, UCX_* variables in
-#                              $MPI_UCX_ENV ("UCX_TLS=tcp_zc,self ...")
+#                              $MPI_UCX_ENV ("UCX_TLS=tcp_zc,self ..."),
+#                              Open MPI's transport in $MPI_OMPI_PML: ucx
+#                              (default), btl-tcp (pml ob1, btl tcp) or
+#                              ofi-tcp (pml cm, mtl ofi, libfabric's tcp)
 #   mpi_host_rx_bytes <i>      bytes received on host i's veth
 #   mpi_hosts_down
 #
@@ -154,11 +157,29 @@ mpi_run() {
 
     case "$mpi" in
     openmpi)
-        # pml ucx accepts a transport which is not InfiniBand only with
-        # pml_ucx_tls/pml_ucx_devices "any"; no btl but self
-        local -a opts=(--mca pml ucx --mca pml_ucx_tls any
-                       --mca pml_ucx_devices any --mca osc ucx
-                       --mca btl self)
+        local dev=lo
+        [ "$mpi_where" = "lo" ] || dev=tzc0
+        local -a opts
+        case "${MPI_OMPI_PML:-ucx}" in
+        ucx)
+            # pml ucx accepts a transport which is not InfiniBand only with
+            # pml_ucx_tls/pml_ucx_devices "any"; no btl but self
+            opts=(--mca pml ucx --mca pml_ucx_tls any
+                  --mca pml_ucx_devices any --mca osc ucx --mca btl self)
+            ;;
+        btl-tcp)
+            # Open MPI's own TCP transport
+            opts=(--mca pml ob1 --mca btl tcp,self
+                  --mca btl_tcp_if_include $dev --mca osc ^ucx)
+            ;;
+        ofi-tcp)
+            # libfabric's tcp provider (with rxm for reliable datagrams)
+            opts=(--mca pml cm --mca mtl ofi
+                  --mca mtl_ofi_provider_include "tcp;ofi_rxm"
+                  --mca mtl_ofi_verbose 1 --mca btl self --mca osc ^ucx)
+            env+=(FI_TCP_IFACE=$dev)
+            ;;
+        esac
         local -a xenv=()
         for i in "${env[@]}"
         do
@@ -189,6 +210,9 @@ mpi_run() {
         then
             opts+=(-hosts "$hosts" -launcher ssh -launcher-exec "$mpi_agent"
                    -iface tzc0)
+        else
+            # ranks of one node would talk through MPICH's shared memory
+            env+=(MPIR_CVAR_NOLOCAL=1)
         fi
         set +e
         "${launch[@]}" env "${env[@]}" \
