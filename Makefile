@@ -5,7 +5,9 @@
 #   make test      build, then run the tcp_zc tests in private network
 #                  namespaces, the guest tests of "make test-vm" included;
 #                  ends with "N passed, N failed, N skipped"
-#   make demo      build, then show the tcp_zc transport (the main job)
+#   make demo      build, then show on one screen what tcp_zc offers here,
+#                  tcp_zc and tcp on lo (with a plot), and real zero-copy
+#                  sends in a QEMU guest (the main job)
 #   make bench     build, then benchmark tcp_zc against UCX's tcp on lo and
 #                  veth (median, min and max of REPEATS runs, default 5;
 #                  ratios, sender CPU per GB, the goals of issue 15 per row;
@@ -57,6 +59,7 @@ test-vm: deps
 	test/vm/vm-test.sh "$$treedir"
 
 demo: deps
+	@$(SCRIPTS)/deps.sh python3-matplotlib qemu-system-x86 busybox-static
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/demo.sh "$$treedir"
 
