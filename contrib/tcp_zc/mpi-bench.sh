@@ -189,9 +189,12 @@ awk -v csv="$csv" '
 echo
 echo "CSV: $csv"
 
-if python3 -c "import matplotlib" 2>/dev/null
+# Debian's python3, which python3-matplotlib belongs to
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+if "$python" -c "import matplotlib" 2>/dev/null
 then
-    python3 - "$csv" "$png" <<'EOF'
+    "$python" - "$csv" "$png" <<'EOF'
 import csv, sys
 import matplotlib
 matplotlib.use("Agg")
