@@ -20,7 +20,8 @@
 #
 #   mpi-test.sh <tree-build-dir>
 #
-# MPI_IMPLS (default "openmpi mpich") selects the MPI libraries.
+# MPI_IMPLS (default "openmpi mpich") selects the MPI libraries, MPI_MODES
+# (default "check:2 check:4 threads:2") the runs.
 #
 
 treedir=$(cd "$1" && pwd)
@@ -30,7 +31,9 @@ mkdir -p "$logdir" "$treedir/mpi"
 
 . "$scripts/mpi-hosts.sh"
 MPI_UCX_LIB=$treedir/install/lib
-MPI_UCX_ENV="UCX_TLS=tcp_zc,self UCX_NET_DEVICES=tzc0 UCX_LOG_LEVEL=info"
+# (MPI_TEST_TLS: another transport, to see the checks fail)
+MPI_UCX_ENV="UCX_TLS=${MPI_TEST_TLS:-tcp_zc},self UCX_NET_DEVICES=tzc0"
+MPI_UCX_ENV+=" UCX_LOG_LEVEL=info"
 ucx_version=$("$treedir/install/bin/ucx_info" -v |
               awk '/[Vv]ersion/ { print $NF; exit }')
 
@@ -113,7 +116,8 @@ do
         echo "[  FAILED  ] mpi $mpi: compiling the program (see $log)"
         continue
     fi
-    run_case "$mpi" check 2
-    run_case "$mpi" check 4
-    run_case "$mpi" threads 2
+    for spec in ${MPI_MODES:-check:2 check:4 threads:2}
+    do
+        run_case "$mpi" "${spec%:*}" "${spec#*:}"
+    done
 done
