@@ -59,7 +59,8 @@ mpi_hosts_down() {
     mpi_nhosts=0
     mpi_where=""
 }
-trap mpi_hosts_down EXIT INT TERM
+trap mpi_hosts_down EXIT
+trap 'mpi_hosts_down; exit 130' INT TERM
 
 # the ssh stand-in: "agent [options] <address> <command line>" runs the
 # command line with bash in the host's namespaces, as sshd would
@@ -170,14 +171,14 @@ mpi_run() {
         btl-tcp)
             # Open MPI's own TCP transport
             opts=(--mca pml ob1 --mca btl tcp,self
-                  --mca btl_tcp_if_include $dev --mca osc ^ucx)
+                  --mca btl_tcp_if_include "$dev" --mca osc ^ucx)
             ;;
         ofi-tcp)
             # libfabric's tcp provider (with rxm for reliable datagrams)
             opts=(--mca pml cm --mca mtl ofi
                   --mca mtl_ofi_provider_include "tcp;ofi_rxm"
                   --mca mtl_ofi_verbose 1 --mca btl self --mca osc ^ucx)
-            env+=(FI_TCP_IFACE=$dev)
+            env+=("FI_TCP_IFACE=$dev")
             ;;
         esac
         local -a xenv=()
