@@ -12,12 +12,14 @@
 #
 
 import csv
+import math
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 TRANSPORTS = (("tcp", "tab:blue", "o"), ("tcp_zc", "tab:orange", "s"))
 
@@ -27,6 +29,12 @@ def value(text):
         return float(text)
     except ValueError:
         return None
+
+
+def two_five(v, _):
+    # the 2s and 5s of a decade
+    return "%g" % v if round(v / 10 ** math.floor(math.log10(v))) in (2, 5) \
+        else ""
 
 
 def load(csv_path):
@@ -101,6 +109,19 @@ def main(csv_path, png_path):
                         transform=ax.transAxes)
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
+            # plain numbers, on the minor ticks too where the range is
+            # narrower than a decade
+            plain = FuncFormatter(lambda v, _: "%g" % v)
+            ax.yaxis.set_major_formatter(plain)
+            low, high = ax.get_ylim()
+            if high < 10 * low:
+                ax.yaxis.set_minor_formatter(plain)
+                ax.tick_params(axis="y", which="minor", labelsize="x-small")
+            elif high < 100 * low:
+                ax.yaxis.set_minor_formatter(FuncFormatter(two_five))
+                ax.tick_params(axis="y", which="minor", labelsize="x-small")
+            else:
+                ax.yaxis.set_minor_formatter(NullFormatter())
             ax.set_title("%s: %s (%s)" % (link, name,
                                           "bandwidth" if is_bw
                                           else "latency"))
@@ -110,7 +131,7 @@ def main(csv_path, png_path):
             ax.legend(fontsize="small")
     fig.suptitle("ucx_perftest, UCX's tcp vs tcp_zc: median of the "
                  "repeats, bars min-max")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(png_path, dpi=90)
     return 0
 
