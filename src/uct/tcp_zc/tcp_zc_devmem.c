@@ -10,15 +10,19 @@
 
 #include "tcp_zc.h"
 #include "tcp_zc_caps.h"
+#include "tcp_zc_devmem.h"
 #include "tcp_zc_ethtool.h"
+#include "tcp_zc_uapi.h"
 
 #include <ucs/debug/log.h>
+#include <string.h>
+#include <sys/socket.h>
 
 /*
  * Device memory TCP of an iface: whether its device meets every requirement
  * (UCX_TCP_ZC_DEVMEM), the NIC setup which the iface may make and undoes
- * (UCX_TCP_ZC_DEVMEM_SETUP). The devmem data path itself comes with GPU
- * memory registration; until then devmem stays off, and "y" says so.
+ * (UCX_TCP_ZC_DEVMEM_SETUP); and the socket calls of the devmem data path
+ * (tcp_zc_devmem.h): every devmem control message goes through here.
  */
 
 
@@ -138,4 +142,68 @@ void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface)
         uct_tcp_zc_ethtool_setup_undo(iface->devmem.setup);
         iface->devmem.setup = NULL;
     }
+}
+
+ssize_t uct_tcp_zc_devmem_recvmsg(int fd, struct iovec *iov, size_t iovcnt,
+                                  void *control, size_t *controllen_p,
+                                  int *msg_flags_p)
+{
+    struct msghdr msg;
+    ssize_t ret;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov        = iov;
+    msg.msg_iovlen     = iovcnt;
+    msg.msg_control    = control;
+    msg.msg_controllen = *controllen_p;
+
+    ret = recvmsg(fd, &msg, MSG_SOCK_DEVMEM | MSG_DONTWAIT);
+    if (ret < 0) {
+        *controllen_p = 0;
+        *msg_flags_p  = 0;
+        return ret;
+    }
+
+    *controllen_p = msg.msg_controllen;
+    *msg_flags_p  = msg.msg_flags;
+    return ret;
+}
+
+ucs_status_t uct_tcp_zc_devmem_tokens_return(int fd,
+                                             uct_tcp_zc_dmrx_tokens_t *tokens,
+                                             unsigned *freed_p)
+{
+    int ret;
+
+    if (tokens->num_ranges == 0) {
+        ret = 0;
+    } else {
+        ret = setsockopt(fd, SOL_SOCKET, SO_DEVMEM_DONTNEED, tokens->ranges,
+                         uct_tcp_zc_dmrx_tokens_optlen(tokens));
+        if (ret < 0) {
+            ucs_error("tcp_zc: setsockopt(fd %d, SO_DEVMEM_DONTNEED, %u "
+                      "ranges, %u tokens) failed: %m", fd, tokens->num_ranges,
+                      tokens->num_tokens);
+            return UCS_ERR_IO_ERROR;
+        }
+    }
+
+    uct_tcp_zc_dmrx_tokens_init(tokens);
+    if (freed_p != NULL) {
+        *freed_p = ret;
+    }
+    return UCS_OK;
+}
+
+size_t uct_tcp_zc_devmem_tx_cmsg(void *control, uint32_t binding_id)
+{
+    struct cmsghdr *cmsg = control;
+
+    memset(control, 0, UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type  = SCM_DEVMEM_DMABUF;
+    /* the kernel takes exactly CMSG_LEN(4) */
+    cmsg->cmsg_len   = CMSG_LEN(sizeof(binding_id));
+    memcpy(CMSG_DATA(cmsg), &binding_id, sizeof(binding_id));
+    return UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN;
 }
