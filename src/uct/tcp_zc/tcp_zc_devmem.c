@@ -12,11 +12,20 @@
 #include "tcp_zc_caps.h"
 #include "tcp_zc_devmem.h"
 #include "tcp_zc_ethtool.h"
+#include "tcp_zc_netdev.h"
 #include "tcp_zc_uapi.h"
 
 #include <ucs/debug/log.h>
+#include <ucs/sys/math.h>
+#include <ucs/sys/sys.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/udmabuf.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /*
  * Device memory TCP of an iface: whether its device meets every requirement
@@ -206,4 +215,133 @@ size_t uct_tcp_zc_devmem_tx_cmsg(void *control, uint32_t binding_id)
     cmsg->cmsg_len   = CMSG_LEN(sizeof(binding_id));
     memcpy(CMSG_DATA(cmsg), &binding_id, sizeof(binding_id));
     return UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN;
+}
+
+int uct_tcp_zc_devmem_udmabuf_create(size_t size)
+{
+    struct udmabuf_create create;
+    int memfd, dev, fd, saved;
+
+    memfd = memfd_create("tcp_zc devmem pool", MFD_CLOEXEC |
+                                               MFD_ALLOW_SEALING);
+    if (memfd < 0) {
+        return -1;
+    }
+
+    /* udmabuf takes only memfds which cannot shrink */
+    if ((ftruncate(memfd, size) != 0) ||
+        (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) != 0)) {
+        goto err_close;
+    }
+
+    dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+    if (dev < 0) {
+        goto err_close;
+    }
+
+    memset(&create, 0, sizeof(create));
+    create.memfd  = memfd;
+    create.flags  = UDMABUF_FLAGS_CLOEXEC;
+    create.offset = 0;
+    create.size   = size;
+    fd            = ioctl(dev, UDMABUF_CREATE, &create);
+    saved         = errno;
+    close(dev);
+    /* the udmabuf holds the pages */
+    close(memfd);
+    errno = saved;
+    return fd;
+
+err_close:
+    saved = errno;
+    close(memfd);
+    errno = saved;
+    return -1;
+}
+
+ucs_status_t uct_tcp_zc_devmem_pool_create(const char *if_name, int ifindex,
+                                           const uint32_t *queues,
+                                           unsigned num_queues, size_t size,
+                                           uct_tcp_zc_devmem_pool_t *pool)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_genl_err_t err;
+    ucs_status_t status;
+
+    pool->size      = ucs_align_up(size, ucs_get_page_size());
+    pool->map       = MAP_FAILED;
+    pool->binding   = NULL;
+    pool->dmabuf_fd = uct_tcp_zc_devmem_udmabuf_create(pool->size);
+    if (pool->dmabuf_fd < 0) {
+        ucs_diag("tcp_zc %s: devmem RX pool of %zu bytes: udmabuf: %m%s",
+                 if_name, pool->size,
+                 (errno == ENOENT) ? " (the kernel has no /dev/udmabuf)" : "");
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    pool->map = mmap(NULL, pool->size, PROT_READ, MAP_SHARED, pool->dmabuf_fd,
+                     0);
+    if (pool->map == MAP_FAILED) {
+        ucs_diag("tcp_zc %s: devmem RX pool: mmap of the udmabuf failed: %m",
+                 if_name);
+        status = UCS_ERR_IO_ERROR;
+        goto err_close;
+    }
+
+    status = uct_tcp_zc_netdev_bind_rx(ifindex, queues, num_queues,
+                                       pool->dmabuf_fd, &pool->binding, &err);
+    if (status != UCS_OK) {
+        uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf));
+        if (err.error == EEXIST) {
+            ucs_diag("tcp_zc %s: devmem receive is off: RX queue %u%s already "
+                     "has a memory provider (another process's devmem "
+                     "binding, or an XDP program): %s", if_name, queues[0],
+                     (num_queues > 1) ? " or another" : "", buf);
+            status = UCS_ERR_BUSY;
+        } else if (err.error == EPERM) {
+            ucs_diag("tcp_zc %s: devmem receive is off: bind-rx needs "
+                     "CAP_NET_ADMIN: %s", if_name, buf);
+            status = UCS_ERR_UNSUPPORTED;
+        } else {
+            ucs_diag("tcp_zc %s: devmem receive is off: bind-rx: %s",
+                     if_name, buf);
+            status = ((err.error == EOPNOTSUPP) || (err.error == EINVAL) ||
+                      (err.error == ENODATA)) ? UCS_ERR_UNSUPPORTED :
+                                                UCS_ERR_IO_ERROR;
+        }
+        goto err_unmap;
+    }
+
+    pool->desc.dmabuf_id = uct_tcp_zc_netdev_binding_id(pool->binding);
+    pool->desc.size      = pool->size;
+    ucs_debug("tcp_zc %s: devmem RX pool of %zu bytes bound to %u queue(s) "
+              "from %u, binding id %u", if_name, pool->size, num_queues,
+              queues[0], pool->desc.dmabuf_id);
+    return UCS_OK;
+
+err_unmap:
+    munmap(pool->map, pool->size);
+    pool->map = MAP_FAILED;
+err_close:
+    close(pool->dmabuf_fd);
+    pool->dmabuf_fd = -1;
+    return status;
+}
+
+void uct_tcp_zc_devmem_pool_destroy(uct_tcp_zc_devmem_pool_t *pool)
+{
+    if (pool->binding != NULL) {
+        uct_tcp_zc_netdev_binding_destroy(pool->binding);
+        pool->binding = NULL;
+    }
+
+    if (pool->map != MAP_FAILED) {
+        munmap(pool->map, pool->size);
+        pool->map = MAP_FAILED;
+    }
+
+    if (pool->dmabuf_fd >= 0) {
+        close(pool->dmabuf_fd);
+        pool->dmabuf_fd = -1;
+    }
 }

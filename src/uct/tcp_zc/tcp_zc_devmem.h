@@ -59,4 +59,49 @@ ucs_status_t uct_tcp_zc_devmem_tokens_return(int fd,
  */
 size_t uct_tcp_zc_devmem_tx_cmsg(void *control, uint32_t binding_id);
 
+
+
+struct uct_tcp_zc_netdev_binding;
+
+/**
+ * RX pool of devmem receive: a udmabuf made from a sealed memfd, mapped for
+ * the CPU (fragments are copied out of it), bound to RX queues of a device
+ * with bind-rx (the binding's netlink socket is the pool's: destroying the
+ * pool unbinds, and the kernel restarts the queues).
+ */
+typedef struct uct_tcp_zc_devmem_pool {
+    int                              dmabuf_fd;
+    void                             *map;    /* CPU mapping, read-only */
+    size_t                           size;
+    struct uct_tcp_zc_netdev_binding *binding;
+    uct_tcp_zc_dmrx_pool_t           desc;    /* binding id and size, for
+                                                 uct_tcp_zc_dmrx_walk() */
+} uct_tcp_zc_devmem_pool_t;
+
+/**
+ * Create an RX pool of `size` bytes (rounded up to pages) and bind it to
+ * queues[0 .. num_queues) of the device. Errors, each with one message
+ * which names the device and the reason, at diag level (the caller falls
+ * back to ordinary receive):
+ *  - UCS_ERR_UNSUPPORTED: the kernel has no /dev/udmabuf, the device
+ *    cannot take a dmabuf (the kernel's reason), or the process lacks
+ *    CAP_NET_ADMIN (EPERM), which bind-rx needs;
+ *  - UCS_ERR_BUSY: a queue has a memory provider already (EEXIST: another
+ *    process bound it, or an XDP program is attached);
+ *  - UCS_ERR_IO_ERROR otherwise.
+ */
+ucs_status_t uct_tcp_zc_devmem_pool_create(const char *if_name, int ifindex,
+                                           const uint32_t *queues,
+                                           unsigned num_queues, size_t size,
+                                           uct_tcp_zc_devmem_pool_t *pool);
+
+/** Unbind and free an RX pool */
+void uct_tcp_zc_devmem_pool_destroy(uct_tcp_zc_devmem_pool_t *pool);
+
+/**
+ * A udmabuf of `size` bytes of a new sealed memfd: the dmabuf fd, or -1 with
+ * errno (ENOENT: the kernel has no /dev/udmabuf).
+ */
+int uct_tcp_zc_devmem_udmabuf_create(size_t size);
+
 #endif

@@ -10,6 +10,7 @@
 
 #include "tcp_zc.h"
 #include "tcp_zc_caps.h"
+#include "tcp_zc_netdev.h"
 
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/string.h>
@@ -107,6 +108,15 @@ static void uct_tcp_zc_md_unlock(uct_tcp_zc_md_t *md)
     ucs_assertv(ret == 0, "pthread_rwlock_unlock() failed: %d", ret);
 }
 
+/* bind-tx of a dmabuf registration on one device */
+struct uct_tcp_zc_memh_txb {
+    uct_tcp_zc_memh_txb_t       *next;
+    int                         ifindex;
+    ucs_status_t                status;  /* UCS_OK: bound */
+    uct_tcp_zc_netdev_binding_t *binding;
+};
+
+
 /* A key for a new registration: random, so that a peer cannot guess the keys
  * of other registrations from its own, and nonzero; 63 random bits, bit 63
  * is the region's kind (flag, UCT_TCP_ZC_KEY_FLAG_DMABUF or 0) */
@@ -137,6 +147,7 @@ static ucs_status_t uct_tcp_zc_md_random_key(uint64_t flag, uint64_t *key_p)
  * completes an invalidation and frees the handle */
 static void uct_tcp_zc_memh_put(uct_tcp_zc_memh_t *memh)
 {
+    uct_tcp_zc_memh_txb_t *txb;
     uct_completion_t *comp;
 
     if (__atomic_sub_fetch(&memh->refcount, 1, __ATOMIC_ACQ_REL) != 0) {
@@ -144,6 +155,16 @@ static void uct_tcp_zc_memh_put(uct_tcp_zc_memh_t *memh)
     }
 
     comp = memh->inv_comp;
+    /* sends in flight hold references: the bindings are unused now */
+    while (memh->tx_bindings != NULL) {
+        txb               = memh->tx_bindings;
+        memh->tx_bindings = txb->next;
+        if (txb->binding != NULL) {
+            uct_tcp_zc_netdev_binding_destroy(txb->binding);
+        }
+        ucs_free(txb);
+    }
+
     if (memh->dmabuf_fd >= 0) {
         close(memh->dmabuf_fd);
     }
@@ -234,6 +255,7 @@ uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
     memh->dmabuf_offset = 0;
     memh->inv_comp      = NULL;
     memh->inv_packed    = 0;
+    memh->tx_bindings   = NULL;
 
     /* all but atomic-only registrations (no remote access flags: all) */
     if ((flags & UCT_MD_MEM_ACCESS_RMA) ||
@@ -378,6 +400,64 @@ uct_tcp_zc_md_mem_dereg(uct_md_h tl_md, const uct_md_mem_dereg_params_t *params)
 
     uct_tcp_zc_memh_put(memh);
     return UCS_OK;
+}
+
+ucs_status_t uct_tcp_zc_md_memh_bind_tx(uct_tcp_zc_md_t *md,
+                                        uct_tcp_zc_memh_t *memh, int ifindex,
+                                        uint32_t *binding_id_p)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_genl_err_t err;
+    uct_tcp_zc_memh_txb_t *txb;
+    ucs_status_t status;
+
+    if (!uct_tcp_zc_memh_is_dmabuf(memh)) {
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    pthread_mutex_lock(&md->txb_lock);
+    for (txb = memh->tx_bindings; txb != NULL; txb = txb->next) {
+        if (txb->ifindex == ifindex) {
+            goto out;
+        }
+    }
+
+    txb = ucs_malloc(sizeof(*txb), "uct_tcp_zc_memh_txb_t");
+    if (txb == NULL) {
+        pthread_mutex_unlock(&md->txb_lock);
+        ucs_error("tcp_zc: failed to allocate a bind-tx entry");
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    txb->ifindex = ifindex;
+    txb->binding = NULL;
+    status       = uct_tcp_zc_netdev_bind_tx(ifindex, memh->dmabuf_fd,
+                                             &txb->binding, &err);
+    if (status == UCS_OK) {
+        txb->status = UCS_OK;
+        ucs_debug("tcp_zc: dmabuf registration %p..%p bound for devmem TX "
+                  "on ifindex %d: binding id %u", memh->address,
+                  UCS_PTR_BYTE_OFFSET(memh->address, memh->length), ifindex,
+                  uct_tcp_zc_netdev_binding_id(txb->binding));
+    } else {
+        txb->status = UCS_ERR_UNSUPPORTED;
+        ucs_debug("tcp_zc: dmabuf registration %p..%p: no devmem TX on "
+                  "ifindex %d, its bytes are staged: bind-tx: %s",
+                  memh->address,
+                  UCS_PTR_BYTE_OFFSET(memh->address, memh->length), ifindex,
+                  uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf)));
+    }
+
+    txb->next         = memh->tx_bindings;
+    memh->tx_bindings = txb;
+
+out:
+    status = txb->status;
+    if (status == UCS_OK) {
+        *binding_id_p = uct_tcp_zc_netdev_binding_id(txb->binding);
+    }
+    pthread_mutex_unlock(&md->txb_lock);
+    return status;
 }
 
 /* Whether [address, address + length) lies in the region; overflow-safe. An
@@ -555,6 +635,7 @@ static void uct_tcp_zc_md_close(uct_md_h tl_md)
 
     kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
     pthread_rwlock_destroy(&md->memhs_lock);
+    pthread_mutex_destroy(&md->txb_lock);
     ucs_free(md);
 }
 
@@ -752,6 +833,7 @@ uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
     }
 
     kh_init_inplace(uct_tcp_zc_memh, &md->memhs);
+    pthread_mutex_init(&md->txb_lock, NULL);
     uct_tcp_zc_md_dmabuf_init(md, md_config);
     *md_p = &md->super;
     return UCS_OK;

@@ -32,6 +32,10 @@ enum {
 };
 
 
+/* bind-tx of a dmabuf registration on one device (tcp_zc_md.c) */
+typedef struct uct_tcp_zc_memh_txb uct_tcp_zc_memh_txb_t;
+
+
 /**
  * Memory handle of a registered memory region: host memory, or a dmabuf.
  *
@@ -64,6 +68,9 @@ typedef struct uct_tcp_zc_memh {
                                         called when the last reference goes */
     int               inv_packed;    /* the key was packed with the
                                         invalidation flag of mkey_pack */
+    uct_tcp_zc_memh_txb_t *tx_bindings; /* bind-tx per device, dropped
+                                           with the last reference; guarded
+                                           by the md's txb_lock */
 } uct_tcp_zc_memh_t;
 
 
@@ -108,6 +115,7 @@ typedef struct uct_tcp_zc_md {
      * the hash (lookups by progress threads, changes by registering ones) */
     pthread_rwlock_t    memhs_lock;
     khash_t(uct_tcp_zc_memh) memhs;
+    pthread_mutex_t     txb_lock;  /* bind-tx lists of the memory handles */
 } uct_tcp_zc_md_t;
 
 
@@ -148,6 +156,22 @@ int uct_tcp_zc_md_access_lock(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
 void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md,
                                  uct_tcp_zc_memh_t *memh);
 void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
+
+/**
+ * The bind-tx binding of a dmabuf registration on a device (ifindex), for the
+ * SCM_DEVMEM_DMABUF cmsg of a devmem send (uct_tcp_zc_devmem_tx_cmsg()):
+ * bound at the first call per (registration, device), kept until the
+ * registration's last reference goes (deregistration, or later the end of
+ * the last access which holds a reference: call this only while holding one
+ * from uct_tcp_zc_md_access_get(), or the registration itself). A refusal is
+ * kept too, so a device without netmem TX is asked once per registration:
+ * UCS_ERR_UNSUPPORTED (stage the bytes through host memory instead);
+ * UCS_ERR_INVALID_PARAM for a registration which is not a dmabuf.
+ * Thread safe.
+ */
+ucs_status_t uct_tcp_zc_md_memh_bind_tx(uct_tcp_zc_md_t *md,
+                                        uct_tcp_zc_memh_t *memh, int ifindex,
+                                        uint32_t *binding_id_p);
 
 /**
  * Whether UCX_TCP_ZC_DMABUF=auto would turn dmabuf registration on: every

@@ -12,9 +12,11 @@ extern "C" {
 }
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -498,4 +500,114 @@ UCS_TEST_F(test_tcp_zc_devmem_sock, tx_cmsg)
     EXPECT_EQ(EINVAL, errno) << strerror(errno);
     EXPECT_EQ(-1, recv(m_fd[1], rx, sizeof(rx), MSG_DONTWAIT));
     EXPECT_EQ(EAGAIN, errno);
+}
+
+
+/*
+ * The RX pool: a udmabuf of a memfd, bound to RX queues. Here (no
+ * /dev/udmabuf, no devmem device) the fallback answers; in the guest on the
+ * simulated NIC (TCP_ZC_TEST_DEVMEM_IF names its device, with header split
+ * on) a real binding, and a second binding of the same queue refused as
+ * EEXIST.
+ */
+class test_tcp_zc_devmem_pool : public ucs::test {
+protected:
+    static const size_t POOL_SIZE = 1024 * 1024;
+
+    /* the last RX queue of a device, from sysfs */
+    static unsigned last_rx_queue(const std::string &if_name)
+    {
+        std::string dir = "/sys/class/net/" + if_name + "/queues";
+        unsigned count  = 0;
+
+        while (access((dir + "/rx-" + ucs::to_string(count)).c_str(), F_OK) ==
+               0) {
+            ++count;
+        }
+        return (count > 0) ? (count - 1) : 0;
+    }
+};
+
+
+UCS_TEST_F(test_tcp_zc_devmem_pool, udmabuf)
+{
+    void *map;
+    int fd;
+
+    fd = uct_tcp_zc_devmem_udmabuf_create(POOL_SIZE);
+    if (fd < 0) {
+        EXPECT_EQ(ENOENT, errno) << strerror(errno);
+        UCS_TEST_SKIP_R(std::string("udmabuf: ") + strerror(errno) +
+                        " (the kernel has no /dev/udmabuf)");
+    }
+
+    EXPECT_EQ((off_t)POOL_SIZE, lseek(fd, 0, SEEK_END));
+    map = mmap(NULL, POOL_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    ASSERT_NE(MAP_FAILED, map) << strerror(errno);
+    EXPECT_EQ(0, ((const char*)map)[POOL_SIZE - 1]);
+    munmap(map, POOL_SIZE);
+    close(fd);
+}
+
+/* Where there is nothing to bind: the fallback's status, never a crash */
+UCS_TEST_F(test_tcp_zc_devmem_pool, lo_unsupported)
+{
+    uct_tcp_zc_devmem_pool_t pool;
+    uint32_t queue = 0;
+    ucs_status_t status;
+
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        status = uct_tcp_zc_devmem_pool_create("lo", if_nametoindex("lo"),
+                                               &queue, 1, POOL_SIZE, &pool);
+    }
+    EXPECT_EQ(UCS_ERR_UNSUPPORTED, status) << ucs_status_string(status);
+    if (status == UCS_OK) {
+        uct_tcp_zc_devmem_pool_destroy(&pool);
+    }
+}
+
+/* On a devmem-capable device: bound, the pool's id for the walk, mapped; a
+ * second pool on the same queue is refused with UCS_ERR_BUSY (EEXIST), and
+ * after the first goes the queue can be bound again */
+UCS_TEST_F(test_tcp_zc_devmem_pool, bind_rx)
+{
+    const char *if_name = getenv("TCP_ZC_TEST_DEVMEM_IF");
+    uct_tcp_zc_devmem_pool_t pool, pool2;
+    ucs_status_t status;
+    uint32_t queue;
+    int ifindex;
+
+    if (if_name == NULL) {
+        UCS_TEST_SKIP_R("TCP_ZC_TEST_DEVMEM_IF names no devmem-capable "
+                        "device (the guest tests set it)");
+    }
+
+    ifindex = if_nametoindex(if_name);
+    ASSERT_NE(0, ifindex) << if_name;
+    queue = last_rx_queue(if_name);
+    ASSERT_UCS_OK(uct_tcp_zc_devmem_pool_create(if_name, ifindex, &queue, 1,
+                                                POOL_SIZE - 100, &pool));
+    EXPECT_NE(0u, pool.desc.dmabuf_id);
+    EXPECT_EQ(POOL_SIZE + 0, pool.size);
+    EXPECT_EQ(POOL_SIZE + 0, pool.desc.size);
+    EXPECT_EQ(0, ((const char*)pool.map)[0]);
+    UCS_TEST_MESSAGE << if_name << " RX queue " << queue << ": binding id "
+                     << pool.desc.dmabuf_id;
+
+    {
+        scoped_log_handler wrap_err(wrap_errors_logger);
+        status = uct_tcp_zc_devmem_pool_create(if_name, ifindex, &queue, 1,
+                                               POOL_SIZE, &pool2);
+    }
+    EXPECT_EQ(UCS_ERR_BUSY, status) << ucs_status_string(status);
+    if (status == UCS_OK) {
+        uct_tcp_zc_devmem_pool_destroy(&pool2);
+    }
+
+    uct_tcp_zc_devmem_pool_destroy(&pool);
+    EXPECT_EQ(-1, pool.dmabuf_fd);
+    ASSERT_UCS_OK(uct_tcp_zc_devmem_pool_create(if_name, ifindex, &queue, 1,
+                                                POOL_SIZE, &pool2));
+    uct_tcp_zc_devmem_pool_destroy(&pool2);
 }

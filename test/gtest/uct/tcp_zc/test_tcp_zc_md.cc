@@ -9,6 +9,7 @@
 #include <set>
 #include <fcntl.h>
 #include <linux/udmabuf.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -1347,6 +1348,68 @@ UCS_TEST_F(test_tcp_zc_md_dmabuf, udmabuf_out_of_range)
     EXPECT_UCS_OK(uct_md_mem_dereg(m_md, memh));
     ASSERT_UCS_OK(reg_dmabuf(m_map, size, m_dmabuf, 0, &memh));
     EXPECT_UCS_OK(uct_md_mem_dereg(m_md, memh));
+}
+
+/* bind-tx is for dmabuf registrations only */
+UCS_TEST_F(test_tcp_zc_md_dmabuf, bind_tx_host_memory)
+{
+    std::vector<char> buffer(4096);
+    uct_mem_h memh;
+    uint32_t id;
+
+    ASSERT_UCS_OK(open_md(config_map_t{{"DMABUF", "y"}}));
+    ASSERT_UCS_OK(uct_md_mem_reg(m_md, &buffer[0], buffer.size(),
+                                 UCT_MD_MEM_ACCESS_ALL, &memh));
+    EXPECT_EQ(UCS_ERR_INVALID_PARAM,
+              uct_tcp_zc_md_memh_bind_tx(md(), (uct_tcp_zc_memh_t*)memh,
+                                         if_nametoindex("lo"), &id));
+    EXPECT_UCS_OK(uct_md_mem_dereg(m_md, memh));
+}
+
+/* bind-tx once per (registration, device), the answer kept: on "lo" the
+ * kernel refuses (no netmem TX), on the simulated NIC of the guest
+ * (TCP_ZC_TEST_DEVMEM_IF) it binds; the binding goes with the last
+ * reference of the registration */
+UCS_TEST_F(test_tcp_zc_md_dmabuf, udmabuf_bind_tx)
+{
+    static const size_t size = 64 * 1024;
+    const char *if_name      = getenv("TCP_ZC_TEST_DEVMEM_IF");
+    uct_tcp_zc_memh_t *memh, *ref;
+    uint32_t id = 0, id2 = 0;
+    uct_mem_h uct_memh;
+    ucs_status_t status;
+    int ifindex;
+    void *ptr;
+
+    ASSERT_UCS_OK(open_md(config_map_t{{"DMABUF", "y"}}));
+    make_udmabuf(size);
+    ASSERT_UCS_OK(reg_dmabuf(m_map, size, m_dmabuf, 0, &uct_memh));
+    memh    = (uct_tcp_zc_memh_t*)uct_memh;
+    ifindex = if_nametoindex((if_name != NULL) ? if_name : "lo");
+    ASSERT_NE(0, ifindex);
+
+    status = uct_tcp_zc_md_memh_bind_tx(md(), memh, ifindex, &id);
+    if (if_name == NULL) {
+        EXPECT_EQ(UCS_ERR_UNSUPPORTED, status);
+        /* the refusal is kept: no second bind-tx */
+        EXPECT_EQ(UCS_ERR_UNSUPPORTED,
+                  uct_tcp_zc_md_memh_bind_tx(md(), memh, ifindex, &id2));
+        EXPECT_UCS_OK(uct_md_mem_dereg(m_md, uct_memh));
+        return;
+    }
+
+    ASSERT_UCS_OK(status);
+    EXPECT_NE(0u, id);
+    ASSERT_UCS_OK(uct_tcp_zc_md_memh_bind_tx(md(), memh, ifindex, &id2));
+    EXPECT_EQ(id, id2);
+    UCS_TEST_MESSAGE << if_name << ": bind-tx id " << id;
+
+    /* a send in flight holds a reference past the deregistration */
+    ASSERT_UCS_OK(uct_tcp_zc_md_access_get(md(), memh->key,
+                                           (uintptr_t)m_map, 1, &ptr, &ref));
+    EXPECT_UCS_OK(uct_md_mem_dereg(m_md, uct_memh));
+    EXPECT_TRUE(memh->tx_bindings != NULL);
+    uct_tcp_zc_md_access_put(md(), ref);
 }
 
 #endif /* UCT_TCP_ZC_HAVE_DMABUF */
