@@ -67,7 +67,7 @@ quick)
     ;;
 full)
     repeats=${REPEATS:-5}
-    lat_iters=10000 bw_bytes=$((512 << 20)) bw_max_iters=100000
+    lat_iters=10000 bw_bytes=$((512 << 20)) bw_max_iters=20000
     tests="uct:am_lat:short:$small uct:am_bw:bcopy:$small
            uct:am_bw:zcopy:16384,32768
            uct:put_bw:zcopy:$all uct:get_bw:zcopy:$all
@@ -119,7 +119,7 @@ iterations() {
     echo "$n"
 }
 
-# capability <tl> <test> <layout>: the UCT operation a test needs, if the
+# missing_cap <tl> <test> <layout>: the UCT operation a test needs, if the
 # transport lacks it (ucx_info -d)
 missing_cap() {
     local tl=$1 test=$2 layout=$3 op
