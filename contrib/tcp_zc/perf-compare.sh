@@ -105,13 +105,13 @@ get_bw_args="-t get_bw"
 
 # iterations <test> <size>: latency tests a fixed count (fewer for large
 # messages), bandwidth tests about bw_bytes per run; ucp_get has a window of
-# one operation, so it is bounded like a latency test
+# one operation and a round trip each, so it is bounded lower
 iterations() {
     local test=$1 size=$2 n max=$bw_max_iters
 
     case "$test" in
     *_lat)   n=$(( (256 << 20) / size )); max=$lat_iters ;;
-    ucp_get) n=$(( bw_bytes / size ));    max=$lat_iters ;;
+    ucp_get) n=$(( bw_bytes / size ));    max=$((lat_iters / 5)) ;;
     *)       n=$(( bw_bytes / size )) ;;
     esac
     [ "$n" -le "$max" ] || n=$max
@@ -190,11 +190,16 @@ run_one() {
                'BEGIN { printf "%.2f", b - a }')
     wait $server 2>/dev/null || true
     awk -v ct="$(tail -n 1 <<< "$out")" -v st="$(tail -n 1 "$stime")" \
-        -v wall="$wall" '
+        -v wall="$wall" -v size="$size" '
         function sec(t,    a) {
             split(t, a, "m"); sub(/s$/, "", a[2]); return a[1] * 60 + a[2]
         }
-        /^Final:/ { n = $2; lat = $5; bw = $7 }
+        # bandwidth from the overall usec per operation (3 decimals), not
+        # the printed MB/s (2 decimals: 0.00 for small messages); MB = MiB
+        /^Final:/ {
+            n = $2; lat = $5
+            bw = (lat > 0) ? sprintf("%.6g", size / (lat * 1.048576)) : "n/a"
+        }
         /[Ee]rror|unsupported|not supported|failed/ && err == "" {
             err = $0; gsub(/[ \t]+/, " ", err); gsub(/,/, ";", err)
         }
@@ -227,7 +232,7 @@ fmt() {
     awk -v v="$1" 'BEGIN {
         if (v !~ /^[0-9.e+-]+$/) { printf "%s", v; exit }
         if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v;
-        else if (v >= 1) printf "%.2f", v; else printf "%.3f", v }'
+        else if (v >= 1) printf "%.2f", v; else printf "%.3g", v }'
 }
 
 ratio() {
