@@ -9,7 +9,7 @@
 #
 # The preset is the second argument, else PRESET, else full (about 1,300
 # ucx_perftest runs per tree). REPEATS, LINKS and TESTS pass through to
-# perf-compare.sh.
+# perf-compare.sh; LINKS also to mpi-bench.sh, veth there named "hosts".
 #
 
 dir=$(dirname "$0")
@@ -28,5 +28,10 @@ if [ -e "$dir/mpi-bench.sh" ] && [ "${MPI_BENCH:-y}" != "n" ]
 then
     echo
     echo "== MPI ($dir/mpi-bench.sh $preset)"
+    # its links are lo and "hosts", the counterpart of veth here
+    if [ -n "${LINKS:-}" ]
+    then
+        LINKS=$(echo "$LINKS" | sed 's/\bveth\b/hosts/')
+    fi
     "$dir/mpi-bench.sh" "$1" "$preset"
 fi
