@@ -674,12 +674,10 @@ static ucs_status_t uct_tcp_zc_md_parse_af(const char *name, sa_family_t *af_p)
     return UCS_OK;
 }
 
-/* Whether a device passes the devmem send checks; if not, why */
-static int uct_tcp_zc_md_dmabuf_dev_ok(const char *if_name, char *reason,
-                                       size_t max)
+/* Whether a device is no loopback one; if it is, why that is no good */
+static int uct_tcp_zc_md_dmabuf_dev_not_lo(const char *if_name, char *reason,
+                                           size_t max)
 {
-    uct_tcp_zc_caps_t caps;
-    uct_tcp_zc_req_t req;
     struct ifreq ifr;
 
     if ((ucs_netif_ioctl(if_name, SIOCGIFFLAGS, &ifr) == UCS_OK) &&
@@ -688,6 +686,16 @@ static int uct_tcp_zc_md_dmabuf_dev_ok(const char *if_name, char *reason,
                           "cannot send device memory", if_name);
         return 0;
     }
+
+    return 1;
+}
+
+/* Whether a device passes the devmem send checks; if not, why */
+static int uct_tcp_zc_md_dmabuf_dev_ok(const char *if_name, char *reason,
+                                       size_t max)
+{
+    uct_tcp_zc_caps_t caps;
+    uct_tcp_zc_req_t req;
 
     /* a bind-tx probe offers a memfd: nothing is bound */
     if (uct_tcp_zc_caps_query(if_name,
@@ -721,7 +729,7 @@ int uct_tcp_zc_md_dmabuf_auto(const sa_family_t *af_prio, unsigned af_count,
 {
     static const char *netdev_dir = "/sys/class/net";
     struct dirent *entry;
-    unsigned i, count;
+    unsigned i, count, pass;
     int active, ok;
     DIR *dir;
 
@@ -731,21 +739,30 @@ int uct_tcp_zc_md_dmabuf_auto(const sa_family_t *af_prio, unsigned af_count,
         return 0;
     }
 
-    /* the devices of uct_tcp_zc_query_devices() */
+    /* the devices of uct_tcp_zc_query_devices(): a loopback one first (no
+     * query needed), then the capability checks of the others */
     ok    = 1;
     count = 0;
-    while (ok && ((entry = readdir(dir)) != NULL)) {
-        if (entry->d_type != DT_LNK) {
-            continue;
-        }
+    for (pass = 0; ok && (pass < 2); ++pass) {
+        rewinddir(dir);
+        while (ok && ((entry = readdir(dir)) != NULL)) {
+            if (entry->d_type != DT_LNK) {
+                continue;
+            }
 
-        for (i = 0, active = 0; (i < af_count) && !active; ++i) {
-            active = ucs_netif_is_active(entry->d_name, af_prio[i]);
-        }
+            for (i = 0, active = 0; (i < af_count) && !active; ++i) {
+                active = ucs_netif_is_active(entry->d_name, af_prio[i]);
+            }
 
-        if (active) {
-            ok = uct_tcp_zc_md_dmabuf_dev_ok(entry->d_name, reason, max);
-            ++count;
+            if (!active) {
+                continue;
+            } else if (pass == 0) {
+                ok = uct_tcp_zc_md_dmabuf_dev_not_lo(entry->d_name, reason,
+                                                     max);
+                ++count;
+            } else {
+                ok = uct_tcp_zc_md_dmabuf_dev_ok(entry->d_name, reason, max);
+            }
         }
     }
 
