@@ -5,7 +5,8 @@
 #
 # Plot the CSV of perf-compare.sh: one panel per link and test, latency
 # (usec, *_lat tests) or bandwidth (MB/s) against message size, UCX's tcp and
-# tcp_zc side by side, the median of the repeats with min-max error bars.
+# tcp_zc side by side, the median of the repeats with min-max error bars
+# (latency: dotted, the median of the runs' typical latencies).
 # Latency panels come first in each link's rows, then bandwidth panels.
 #
 #   perf-plot.py <csv> <png>
@@ -22,6 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 TRANSPORTS = (("tcp", "tab:blue", "o"), ("tcp_zc", "tab:orange", "s"))
+TYPICAL = "typical"
 
 
 def value(text):
@@ -57,6 +59,11 @@ def load(csv_path):
                 panels.setdefault(key, {}).setdefault(
                     (tl, row["layout"]), []).append(
                         (int(row["size"]), med, lo, hi))
+                # latency: also the median of the typical latencies
+                typ = value(row.get(tl + "_typ_med", ""))
+                if not is_bw and typ is not None:
+                    panels[key].setdefault((tl, TYPICAL), []).append(
+                        (int(row["size"]), typ, None, None))
     return panels, notes
 
 
@@ -89,7 +96,7 @@ def main(csv_path, png_path):
                 continue
             link, is_bw, name = panel_row[c]
             series = panels[panel_row[c]]
-            layouts = set(lay for _, lay in series)
+            layouts = set(lay for _, lay in series if lay != TYPICAL)
             for (tl, lay), points in sorted(series.items()):
                 color, marker = dict((t[0], t[1:]) for t in TRANSPORTS)[tl]
                 points.sort()
@@ -99,6 +106,11 @@ def main(csv_path, png_path):
                         for p in points],
                        [(p[3] if p[3] is not None else p[1]) - p[1]
                         for p in points]]
+                if lay == TYPICAL:
+                    ax.plot(sizes, med, color=color, marker=marker,
+                            markersize=3, linestyle=":", alpha=0.7,
+                            label="%s typical" % tl)
+                    continue
                 label = tl if len(layouts) < 2 else "%s %s" % (tl, lay)
                 ax.errorbar(sizes, med, yerr=err, color=color,
                             marker=marker, markersize=4, capsize=3,
@@ -130,7 +142,7 @@ def main(csv_path, png_path):
             ax.grid(True, which="both", alpha=0.3)
             ax.legend(fontsize="small")
     fig.suptitle("ucx_perftest, UCX's tcp vs tcp_zc: median of the "
-                 "repeats, bars min-max")
+                 "repeats, bars min-max; dotted: typical latency")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(png_path, dpi=90)
     return 0
