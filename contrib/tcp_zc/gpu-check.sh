@@ -628,11 +628,12 @@ then
         > "$work/gather.out" 2>&1
     rc=$?
     tee -a "$report" < "$work/gather.out"
+    on="on $gather_what"
     case $rc in
-    0) pass "GPU pool exported as a dmabuf, gather and staging, bytes equal" ;;
-    3) pass "gather and staging on the GPU, bytes equal"
-       skip "GPU pool export (see the pool line above)" ;;
-    *) fail "tcp_zc GPU pool/gather/staging (exit $rc)" ;;
+    0) pass "GPU pool exported as a dmabuf, gather and staging $on, bytes equal" ;;
+    3) pass "gather and staging $on, bytes equal"
+       skip "GPU pool export $on (see the pool line above)" ;;
+    *) fail "tcp_zc GPU pool/gather/staging $on (exit $rc)" ;;
     esac
 else
     tail -n 10 "$work/gather.log" | tee -a "$report"
