@@ -131,6 +131,91 @@ static void fuzz_dmrx_check_ok(const uct_tcp_zc_dmrx_frag_t *frags,
     }
 }
 
+/* The stream copied out through a cursor, in chunks of varying sizes with a
+ * flush of the token batch whenever the copy stops short, against the
+ * fragments laid end to end; every device token goes back exactly once */
+static void fuzz_dmrx_check_copy(const uct_tcp_zc_dmrx_frag_t *frags,
+                                 const uct_tcp_zc_dmrx_result_t *result,
+                                 const uct_tcp_zc_dmrx_pool_t *pool,
+                                 size_t bytes, uint8_t seed)
+{
+    uint8_t *pool_mem, *linear, *expect, *out;
+    uct_tcp_zc_dmrx_cursor_t cursor;
+    uct_tcp_zc_dmrx_tokens_t t;
+    unsigned i, device_frags = 0, returned = 0, preloaded;
+    size_t pos, lin, n, want, iter;
+
+    if ((pool->size > 65536) || (bytes > (1 << 20))) {
+        return;
+    }
+
+    pool_mem = malloc(pool->size + 1);
+    linear   = malloc(result->linear_bytes + 1);
+    expect   = malloc(bytes + 1);
+    out      = malloc(bytes + 1);
+    if ((pool_mem == NULL) || (linear == NULL) || (expect == NULL) ||
+        (out == NULL)) {
+        abort();
+    }
+
+    for (i = 0; i < pool->size; ++i) {
+        pool_mem[i] = (uint8_t)((i * 7) + 1);
+    }
+    for (i = 0; i < result->linear_bytes; ++i) {
+        linear[i] = (uint8_t)((i * 13) + 5);
+    }
+
+    for (i = 0, pos = 0, lin = 0; i < result->num_frags; ++i) {
+        if (uct_tcp_zc_dmrx_frag_is_linear(&frags[i])) {
+            memcpy(expect + pos, linear + lin, frags[i].size);
+            lin += frags[i].size;
+        } else {
+            memcpy(expect + pos, pool_mem + frags[i].offset, frags[i].size);
+            ++device_frags;
+        }
+        pos += frags[i].size;
+    }
+
+    uct_tcp_zc_dmrx_cursor_init(&cursor, frags, result->num_frags, pool_mem,
+                                linear);
+    /* a batch with room for a few tokens only, so that it fills */
+    uct_tcp_zc_dmrx_tokens_init(&t);
+    t.ranges[0].token_start = 0x40000000;
+    t.ranges[0].token_count = UCT_TCP_ZC_DMRX_DONTNEED_TOKENS - 1 -
+                              (seed % 8);
+    t.num_ranges            = 1;
+    t.num_tokens            = t.ranges[0].token_count;
+    preloaded               = t.num_tokens;
+    for (pos = 0, iter = 0; !uct_tcp_zc_dmrx_cursor_done(&cursor); ++iter) {
+        FUZZ_CHECK(iter < (4 * (bytes + device_frags + 2)), "no progress");
+        want = 1 + ((seed + (iter * 37)) % 9000);
+        if (want > (bytes - pos)) {
+            want = bytes - pos;
+        }
+        n = uct_tcp_zc_dmrx_copy(&cursor, out + pos, want, &t);
+        FUZZ_CHECK(n <= want, "%zu of %zu", n, want);
+        pos += n;
+        if ((n < want) || ((want == 0) &&
+                           !uct_tcp_zc_dmrx_cursor_done(&cursor))) {
+            /* the batch goes back */
+            returned += t.num_tokens;
+            uct_tcp_zc_dmrx_tokens_init(&t);
+        }
+    }
+
+    returned += t.num_tokens;
+    returned -= preloaded;
+    FUZZ_CHECK(pos == bytes, "copied %zu of %zu", pos, bytes);
+    FUZZ_CHECK(memcmp(out, expect, bytes) == 0, "stream differs");
+    FUZZ_CHECK(returned == device_frags, "%u tokens returned, %u fragments",
+               returned, device_frags);
+
+    free(out);
+    free(expect);
+    free(linear);
+    free(pool_mem);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uct_tcp_zc_dmrx_frag_t frags[FUZZ_MAX_FRAGS], frags2[FUZZ_MAX_FRAGS];
@@ -190,6 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (status == UCT_TCP_ZC_DMRX_OK) {
         fuzz_dmrx_check_ok(frags, &result, &pool, bytes, iov_len, max_frags);
+        fuzz_dmrx_check_copy(frags, &result, &pool, bytes, data[0] >> 1);
     }
 
     free(shifted);

@@ -208,3 +208,69 @@ int uct_tcp_zc_dmrx_tokens_add(uct_tcp_zc_dmrx_tokens_t *t, uint32_t token)
     ++t->num_tokens;
     return 1;
 }
+
+void uct_tcp_zc_dmrx_cursor_init(uct_tcp_zc_dmrx_cursor_t *cursor,
+                                 const uct_tcp_zc_dmrx_frag_t *frags,
+                                 unsigned num_frags, const void *pool,
+                                 const void *linear)
+{
+    cursor->frags      = frags;
+    cursor->num_frags  = num_frags;
+    cursor->pool       = pool;
+    cursor->linear     = linear;
+    cursor->frag       = 0;
+    cursor->frag_off   = 0;
+    cursor->linear_off = 0;
+    cursor->pending    = 0;
+}
+
+size_t uct_tcp_zc_dmrx_copy(uct_tcp_zc_dmrx_cursor_t *cursor, void *dest,
+                            size_t len, uct_tcp_zc_dmrx_tokens_t *tokens)
+{
+    uint8_t *out  = dest;
+    size_t copied = 0;
+    const uct_tcp_zc_dmrx_frag_t *frag;
+    const uint8_t *src;
+    size_t chunk;
+
+    /* a token which did not fit into the last batch goes first */
+    if (cursor->pending != 0) {
+        if (uct_tcp_zc_dmrx_tokens_add(tokens, cursor->pending) == 0) {
+            return 0;
+        }
+        cursor->pending = 0;
+    }
+
+    while ((copied < len) && (cursor->frag < cursor->num_frags)) {
+        frag  = &cursor->frags[cursor->frag];
+        chunk = frag->size - cursor->frag_off;
+        if (chunk > (len - copied)) {
+            chunk = len - copied;
+        }
+
+        if (uct_tcp_zc_dmrx_frag_is_linear(frag)) {
+            src                 = cursor->linear + cursor->linear_off;
+            cursor->linear_off += chunk;
+        } else {
+            src = cursor->pool + frag->offset + cursor->frag_off;
+        }
+
+        memcpy(out + copied, src, chunk);
+        copied           += chunk;
+        cursor->frag_off += chunk;
+        if (cursor->frag_off < frag->size) {
+            break;
+        }
+
+        /* the fragment is copied: its token may go back */
+        cursor->frag_off = 0;
+        ++cursor->frag;
+        if (!uct_tcp_zc_dmrx_frag_is_linear(frag) &&
+            (uct_tcp_zc_dmrx_tokens_add(tokens, frag->token) == 0)) {
+            cursor->pending = frag->token;
+            break;
+        }
+    }
+
+    return copied;
+}

@@ -146,6 +146,45 @@ uct_tcp_zc_dmrx_tokens_full(const uct_tcp_zc_dmrx_tokens_t *t)
  */
 int uct_tcp_zc_dmrx_tokens_add(uct_tcp_zc_dmrx_tokens_t *t, uint32_t token);
 
+/**
+ * Cursor over the bytes of one walked receive, in stream order: device
+ * fragments are read from the CPU mapping of the pool, linear ones from the
+ * iov the receive filled.
+ */
+typedef struct uct_tcp_zc_dmrx_cursor {
+    const uct_tcp_zc_dmrx_frag_t *frags;
+    unsigned                     num_frags;
+    const uint8_t                *pool;       /* CPU mapping of the pool */
+    const uint8_t                *linear;     /* the receive's iov bytes */
+    unsigned                     frag;        /* current fragment */
+    uint32_t                     frag_off;    /* its bytes consumed */
+    uint64_t                     linear_off;  /* linear bytes consumed */
+    uint32_t                     pending;     /* token of a copied fragment
+                                                 the batch had no room for */
+} uct_tcp_zc_dmrx_cursor_t;
+
+void uct_tcp_zc_dmrx_cursor_init(uct_tcp_zc_dmrx_cursor_t *cursor,
+                                 const uct_tcp_zc_dmrx_frag_t *frags,
+                                 unsigned num_frags, const void *pool,
+                                 const void *linear);
+
+/**
+ * Copy the next bytes of the stream, up to len, to dest; the token of a
+ * device fragment goes into the batch once all its bytes are copied, never
+ * before. Returns the bytes copied: fewer than len when the stream ended,
+ * or when the batch is full: return the batch (SO_DEVMEM_DONTNEED) and call
+ * again (a token copied but not yet in a batch is kept in the cursor).
+ */
+size_t uct_tcp_zc_dmrx_copy(uct_tcp_zc_dmrx_cursor_t *cursor, void *dest,
+                            size_t len, uct_tcp_zc_dmrx_tokens_t *tokens);
+
+/* Whether every byte was copied and every token is in a batch */
+static inline int
+uct_tcp_zc_dmrx_cursor_done(const uct_tcp_zc_dmrx_cursor_t *cursor)
+{
+    return (cursor->frag >= cursor->num_frags) && (cursor->pending == 0);
+}
+
 /* Bytes of the SO_DEVMEM_DONTNEED option value of the batch */
 static inline size_t
 uct_tcp_zc_dmrx_tokens_optlen(const uct_tcp_zc_dmrx_tokens_t *t)

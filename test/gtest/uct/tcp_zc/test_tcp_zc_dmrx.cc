@@ -337,6 +337,88 @@ UCS_TEST_F(test_tcp_zc_dmrx, tokens_count_limit)
 }
 
 
+/* The stream rebuilt from pool and linear bytes in any chunks; a token goes
+ * into the batch only when all bytes of its fragment are copied */
+UCS_TEST_F(test_tcp_zc_dmrx, copy_stream)
+{
+    std::vector<uint8_t> pool(4096), out;
+    const char *linear = "ABCDEFGH";
+    uct_tcp_zc_dmrx_frag_t frags[5];
+    uct_tcp_zc_dmrx_cursor_t cursor;
+    uct_tcp_zc_dmrx_tokens_t t;
+    std::string expect;
+    size_t chunk, n, i;
+
+    for (i = 0; i < pool.size(); ++i) {
+        pool[i] = 'a' + (i % 26);
+    }
+    frags[0] = {0, 5, 0};     /* ABCDE */
+    frags[1] = {100, 10, 1};  /* pool 100..109 */
+    frags[2] = {200, 7, 2};   /* pool 200..206 */
+    frags[3] = {0, 3, 0};     /* FGH */
+    frags[4] = {0, 4, 3};     /* pool 0..3 */
+    expect   = std::string("ABCDE") +
+               std::string((char*)&pool[100], 10) +
+               std::string((char*)&pool[200], 7) + "FGH" +
+               std::string((char*)&pool[0], 4);
+
+    for (chunk = 1; chunk <= expect.size() + 1; ++chunk) {
+        uct_tcp_zc_dmrx_cursor_init(&cursor, frags, 5, &pool[0], linear);
+        uct_tcp_zc_dmrx_tokens_init(&t);
+        out.assign(expect.size() + chunk, 0);
+        for (i = 0; !uct_tcp_zc_dmrx_cursor_done(&cursor);) {
+            n  = uct_tcp_zc_dmrx_copy(&cursor, &out[i], chunk, &t);
+            i += n;
+            /* tokens of the fragments fully copied so far, no more */
+            EXPECT_EQ((unsigned)((i >= 15) + (i >= 22) + (i >= 29)),
+                      t.num_tokens) << "chunk " << chunk << " at " << i;
+            ASSERT_LE(i, expect.size());
+            if (n < chunk) {
+                break;
+            }
+        }
+        EXPECT_TRUE(uct_tcp_zc_dmrx_cursor_done(&cursor));
+        EXPECT_EQ(expect, std::string((char*)&out[0], i)) << "chunk "
+                                                          << chunk;
+        ASSERT_EQ(1u, t.num_ranges);
+        EXPECT_EQ(1u, t.ranges[0].token_start);
+        EXPECT_EQ(3u, t.ranges[0].token_count);
+    }
+}
+
+/* A full batch: the copied fragment's token waits in the cursor until the
+ * batch was returned */
+UCS_TEST_F(test_tcp_zc_dmrx, copy_batch_full)
+{
+    std::vector<uint8_t> pool(4096, 'p');
+    uct_tcp_zc_dmrx_frag_t frags[2] = {{0, 10, 500}, {10, 10, 900}};
+    uct_tcp_zc_dmrx_cursor_t cursor;
+    uct_tcp_zc_dmrx_tokens_t t;
+    char out[20];
+    unsigned i;
+
+    uct_tcp_zc_dmrx_tokens_init(&t);
+    for (i = 0; i < UCT_TCP_ZC_DMRX_DONTNEED_RANGES; ++i) {
+        ASSERT_EQ(1, uct_tcp_zc_dmrx_tokens_add(&t, 1 + (2 * i)));
+    }
+    uct_tcp_zc_dmrx_cursor_init(&cursor, frags, 2, &pool[0], NULL);
+
+    /* the first fragment is copied, its token cannot go into the batch */
+    EXPECT_EQ(10u, uct_tcp_zc_dmrx_copy(&cursor, out, sizeof(out), &t));
+    EXPECT_EQ(500u, cursor.pending);
+    EXPECT_FALSE(uct_tcp_zc_dmrx_cursor_done(&cursor));
+    EXPECT_EQ(0u, uct_tcp_zc_dmrx_copy(&cursor, out + 10, 10, &t));
+
+    /* returned: the waiting token first, then the rest */
+    uct_tcp_zc_dmrx_tokens_init(&t);
+    EXPECT_EQ(10u, uct_tcp_zc_dmrx_copy(&cursor, out + 10, 10, &t));
+    EXPECT_TRUE(uct_tcp_zc_dmrx_cursor_done(&cursor));
+    ASSERT_EQ(2u, t.num_ranges);
+    EXPECT_EQ(500u, t.ranges[0].token_start);
+    EXPECT_EQ(900u, t.ranges[1].token_start);
+    EXPECT_EQ(std::string(20, 'p'), std::string(out, 20));
+}
+
 /*
  * The socket calls of tcp_zc_devmem.c against the real kernel, on a TCP
  * connection over lo (no devmem device here: the kernel's answers for
