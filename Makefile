@@ -5,9 +5,15 @@
 #   make test      build, then run the tcp_zc tests in private network
 #                  namespaces, the guest tests of "make test-vm" included;
 #                  ends with "N passed, N failed, N skipped"
-#   make demo      build, then show the tcp_zc transport (the main job)
-#   make bench     build, then benchmark tcp_zc against UCX's tcp (table,
-#                  CSV and PNG in the tree's build directory)
+#   make demo      build, then show on one screen what tcp_zc offers here,
+#                  tcp_zc and tcp on lo (with a plot), and real zero-copy
+#                  sends in a QEMU guest (the main job)
+#   make bench     build, then benchmark tcp_zc against UCX's tcp on lo and
+#                  veth (median, min and max of REPEATS runs, default 5;
+#                  ratios, sender CPU per GB, the goals of issue 15 per row;
+#                  table, CSV and PNG in the tree's build directory);
+#                  PRESET=quick for iterating (3 repeats, a few points),
+#                  PRESET=full (default); MPI_BENCH=n skips the MPI table
 #   make bench-engines
 #                  build, then compare tcp_zc's send engines (plain,
 #                  MSG_ZEROCOPY, io_uring, auto) on lo and veth
@@ -53,13 +59,14 @@ test-vm: deps
 	test/vm/vm-test.sh "$$treedir"
 
 demo: deps
+	@$(SCRIPTS)/deps.sh python3-matplotlib qemu-system-x86 busybox-static
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
 	$(SCRIPTS)/demo.sh "$$treedir"
 
 bench: deps
 	@$(SCRIPTS)/deps.sh python3-matplotlib
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \
-	$(SCRIPTS)/bench.sh "$$treedir"
+	$(SCRIPTS)/bench.sh "$$treedir" $(or $(PRESET),full)
 
 bench-engines: deps
 	@treedir=$$($(SCRIPTS)/build.sh $(UCX_SRC) | tail -n 1) && \

@@ -6,7 +6,8 @@
 
 pkgs="autoconf automake libtool make pkg-config dpkg-dev gcc g++ ccache
       libnuma-dev liburing-dev libnl-3-dev libnl-genl-3-dev
-      iproute2 util-linux xz-utils time openmpi-bin libopenmpi-dev $*"
+      iproute2 util-linux xz-utils time openmpi-bin libopenmpi-dev
+      mpich libmpich-dev $*"
 
 missing=""
 for pkg in $pkgs

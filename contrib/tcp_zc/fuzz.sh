@@ -59,6 +59,7 @@ target_sources() {
     case $1 in
     errqueue) echo "$moddir/tcp_zc_errqueue.c" ;;
     rx)       echo "$moddir/tcp_zc_rx.c" ;;
+    dmrx)     echo "$moddir/tcp_zc_dmrx.c" ;;
     *)        ;;
     esac
 }

@@ -15,7 +15,10 @@ netns_pair_cleanup() {
     $sudo ip netns delete "$ns_a" 2>/dev/null || true
     $sudo ip netns delete "$ns_b" 2>/dev/null || true
 }
-trap netns_pair_cleanup EXIT INT TERM
+# a signal ends the script (through the EXIT trap), not just the namespaces
+trap netns_pair_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 $sudo ip netns add "$ns_a"
 $sudo ip netns add "$ns_b"
 $sudo ip -n "$ns_a" link set lo up

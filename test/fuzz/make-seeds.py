@@ -197,3 +197,50 @@ write("rx", "put-length-mismatch", rx_cfg(True, 6) + hello() +
 write("rx", "rma-wraps", rx_cfg(True, 6) + hello() +
       rma(GET_REQ, 0xfffffffffffffff0, 32))
 write("rx", "unknown-type", rx_cfg(False, 6) + hello(ACCEPT) + hdr(9))
+
+
+# dmrx: header (little endian) u8 flags (bit 0: MSG_CTRUNC), u32 bytes
+# received, u32 iov length, u8 room for fragments, u32 pool dmabuf id, u64
+# pool size; then the control data of recvmsg(MSG_SOCK_DEVMEM): cmsgs at
+# SOL_SOCKET (1) of type SCM_DEVMEM_LINEAR (78) or SCM_DEVMEM_DMABUF (79),
+# each a struct dmabuf_cmsg {u64 frag_offset; u32 frag_size, frag_token,
+# dmabuf_id, flags}
+SOL_SOCKET, SCM_DEVMEM_LINEAR, SCM_DEVMEM_DMABUF = 1, 78, 79
+POOL_ID, POOL_SIZE = 3, 1 << 20
+
+
+def dmrx_cfg(nbytes, iov_len=65536, room=64, flags=0, pool_id=POOL_ID,
+             pool_size=POOL_SIZE):
+    return struct.pack("<BIIBIQ", flags, nbytes, iov_len, room, pool_id,
+                       pool_size)
+
+
+def dm_frag(offset, size, token, dmabuf_id=POOL_ID):
+    return cmsg(SOL_SOCKET, SCM_DEVMEM_DMABUF,
+                struct.pack("<QIIII", offset, size, token, dmabuf_id, 0))
+
+
+def dm_linear(size):
+    return cmsg(SOL_SOCKET, SCM_DEVMEM_LINEAR,
+                struct.pack("<QIIII", 0, size, 0, 0, 0))
+
+
+write("dmrx", "ordinary-data", dmrx_cfg(1000))
+write("dmrx", "pages", dmrx_cfg(3 * 4096) + dm_frag(0, 4096, 1) +
+      dm_frag(4096, 4096, 2) + dm_frag(65536, 4096, 3))
+write("dmrx", "linear-and-pages", dmrx_cfg(100 + 4096 + 50 + 10, 150) +
+      dm_linear(100) + dm_frag(8192, 4096, 7) + dm_linear(50) +
+      dm_frag(POOL_SIZE - 10, 10, 0x7fffffff))
+write("dmrx", "tokens-out-of-order", dmrx_cfg(4 * 4096) +
+      dm_frag(0, 4096, 9) + dm_frag(4096, 4096, 5) + dm_frag(8192, 4096, 6) +
+      dm_frag(12288, 4096, 1))
+write("dmrx", "other-cmsg", dmrx_cfg(4096) +
+      cmsg(SOL_SOCKET, 29, struct.pack("<qq", 1, 2)) + dm_frag(0, 4096, 1))
+write("dmrx", "wrong-dmabuf", dmrx_cfg(4096) + dm_frag(0, 4096, 1, 4))
+write("dmrx", "past-pool-end", dmrx_cfg(4096) +
+      dm_frag(POOL_SIZE - 4095, 4096, 1))
+write("dmrx", "offset-wraps", dmrx_cfg(4096) +
+      dm_frag(0xfffffffffffff000, 4096, 1))
+write("dmrx", "total-short", dmrx_cfg(8191) + dm_frag(0, 4096, 1) +
+      dm_frag(4096, 4096, 2))
+write("dmrx", "ctrunc", dmrx_cfg(4096, flags=1) + dm_frag(0, 4096, 1))

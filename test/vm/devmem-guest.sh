@@ -14,6 +14,9 @@
 #  - tcp_zc's capability report (--probe-bind) on tzcdm0 and tzcdm1, and
 #    UCX_TCP_ZC_DEVMEM_SETUP=y with its changes read back while the iface is
 #    open and after it closed;
+#  - tcp_zc's own gtests of its RX pool (bind-rx of a udmabuf, EEXIST of a
+#    second binding), of bind-tx of a dmabuf registration and of udmabuf
+#    registrations, with TCP_ZC_TEST_DEVMEM_IF naming the device;
 #  - io_uring zero-copy receive (iou-zcrx) on tzcdm0, where it was built.
 # Each result is a line "PASS|FAIL|SKIP: <text>" in <res>/devmem-results.
 #
@@ -414,6 +417,57 @@ then
     fi
 fi
 say "setup test done at $(elapsed)"
+
+# ---- tcp_zc's RX pool, bind-tx and dmabuf registration (its gtests) ----
+
+# gtest_devmem <name> <ns> <device> <filter>: the tests on a devmem device
+gtest_devmem() {
+    local name=$1 ns=$2 ifname=$3 filter=$4 log=$res/devmem-gtest-$1.log
+    local rc p f s
+
+    (cd /tmp && ip netns exec "$ns" env TCP_ZC_TEST_DEVMEM_IF="$ifname" \
+        timeout 240 "$gtest" --gtest_filter="$filter") > "$log" 2>&1
+    rc=$?
+    # (no process substitution: the guest's /dev has no /dev/fd)
+    awk '
+        /^\[ RUN      \]/                { skip = 0 }
+        /\[ *SKIP/                       { skip = 1 }
+        /^\[       OK \]/                { if (skip) s++; else p++ }
+        /^\[  FAILED  \] .*\([0-9]+ ms\)/ { f++ }
+        END { printf "%d %d %d\n", p, f, s }' "$log" > "$log.counts"
+    read -r p f s < "$log.counts"
+    grep -h "INFO.*\(binding id\|bind-tx id\)" "$log" | sed 's/^/devmem: /'
+    if [ "$rc" -eq 0 ] && [ "$f" -eq 0 ] && [ "$p" -eq 0 ]
+    then
+        result SKIP "tcp_zc gtests on $ifname ($filter): none in this" \
+               "tree ($s skipped; UCX 1.13 has no dmabuf registration)"
+    elif [ "$rc" -eq 0 ] && [ "$f" -eq 0 ]
+    then
+        result PASS "tcp_zc gtests on $ifname ($filter): $p passed," \
+               "$s skipped"
+    else
+        result FAIL "tcp_zc gtests on $ifname ($filter): exit $rc, $p" \
+               "passed, $f failed, $s skipped (see $log)"
+    fi
+}
+
+gtest=$(dirname "$install")/obj/test/gtest/gtest
+if [ -x "$gtest" ]
+then
+    # bind-rx needs header split on and hds-thresh 0; the last queue out of
+    # the RSS table, as the capability report has it
+    ynl $rx_ns ethtool --do rings-set --json "{\"header\": {\"dev-name\":
+        \"$rx_if\"}, \"tcp-data-split\": \"enabled\", \"hds-thresh\": 0}" \
+        > /dev/null
+    rx ethtool -X $rx_if equal $((queues - 1))
+    gtest_devmem rx $rx_ns $rx_if \
+        '*test_tcp_zc_devmem_pool*:*test_tcp_zc_md_dmabuf*'
+    gtest_devmem tx $tx_ns $tx_if '*test_tcp_zc_md_dmabuf.udmabuf*'
+    rx ethtool -X $rx_if default
+else
+    result SKIP "tcp_zc gtests on $rx_if: no gtest in this tree"
+fi
+say "tcp_zc gtests done at $(elapsed)"
 
 # ---- io_uring zero-copy receive (iou-zcrx) ----
 

@@ -8,6 +8,7 @@
 #define UCT_TCP_ZC_H
 
 #include "tcp_zc_compat.h"
+#include "tcp_zc_md.h"
 #include "tcp_zc_proto.h"
 #include "tcp_zc_rx.h"
 #include "tcp_zc_tx.h"
@@ -27,7 +28,6 @@
 
 #define UCT_TCP_ZC_NAME          "tcp_zc"
 #define UCT_TCP_ZC_CONFIG_PREFIX "TCP_ZC_"
-#define UCT_TCP_ZC_AF_PRIO_MAX   2
 #define UCT_TCP_ZC_MAX_IOV       8ul /* user iov entries of a zcopy operation */
 #define UCT_TCP_ZC_MAX_AM_HDR    128 /* user header of AM zcopy */
 #define UCT_TCP_ZC_MAX_EVENTS    16  /* socket events handled per progress */
@@ -100,69 +100,7 @@ typedef struct UCS_S_PACKED uct_tcp_zc_peer_key {
 #define UCT_TCP_ZC_CONN_ID_EP UCS_BIT(63)
 
 
-/**
- * Memory handle of a registered host memory region.
- *
- * Remote accesses take a reference (refcount) for the lifetime of a request
- * and hold an access (state) around each socket call which reads or writes
- * the region; deregistration marks the handle dead and waits only for held
- * accesses. The struct is freed by the last of deregistration and the
- * accesses' references.
- */
-typedef struct uct_tcp_zc_memh {
-    void              *address;
-    size_t            length;
-    uint64_t          key;      /* identifies the registration to remote
-                                   peers: random, nonzero */
-    /* both accessed with atomic builtins only */
-    uint32_t          refcount; /* 1 for the registration + 1 per access
-                                   reference (uct_tcp_zc_md_access_get) */
-    uint32_t          state;    /* dead flag | number of accesses held
-                                   (uct_tcp_zc_md_access_lock) */
-} uct_tcp_zc_memh_t;
-
-
-/**
- * Packed remote key: what a peer needs to address a registered region and
- * what the target needs to check such an access.
- */
-typedef struct UCS_S_PACKED uct_tcp_zc_packed_rkey {
-    uint64_t address;
-    uint64_t length;
-    uint64_t key;
-} uct_tcp_zc_packed_rkey_t;
-
-
-/**
- * Unpacked remote key.
- */
-typedef struct uct_tcp_zc_rkey {
-    uint64_t address;
-    uint64_t length;
-    uint64_t key;
-} uct_tcp_zc_rkey_t;
-
-
-KHASH_MAP_INIT_INT64(uct_tcp_zc_memh, uct_tcp_zc_memh_t*);
-
-
-typedef struct uct_tcp_zc_md_config {
-    uct_md_config_t                         super;
-    UCS_CONFIG_STRING_ARRAY_FIELD(af)       af_prio;
-} uct_tcp_zc_md_config_t;
-
-
-typedef struct uct_tcp_zc_md {
-    uct_md_t            super;
-    struct {
-        sa_family_t     af_prio_list[UCT_TCP_ZC_AF_PRIO_MAX];
-        unsigned        af_prio_count;
-    } config;
-    /* registrations by key, to check remote accesses; memhs_lock guards
-     * the hash (lookups by progress threads, changes by registering ones) */
-    pthread_rwlock_t    memhs_lock;
-    khash_t(uct_tcp_zc_memh) memhs;
-} uct_tcp_zc_md_t;
+/* the md (memory handles, keys, registry): tcp_zc_md.h */
 
 
 /* Zero-copy send engine */
@@ -519,19 +457,6 @@ struct uct_tcp_zc_iface {
 
 extern uct_component_t uct_tcp_zc_component;
 
-
-/* md: remote accesses to registered memory (see tcp_zc_md.c) */
-ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,
-                                        uint64_t address, uint64_t length,
-                                        void **ptr_p);
-ucs_status_t uct_tcp_zc_md_access_get(uct_tcp_zc_md_t *md, uint64_t key,
-                                      uint64_t address, uint64_t length,
-                                      void **ptr_p,
-                                      uct_tcp_zc_memh_t **memh_p);
-int uct_tcp_zc_md_access_lock(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
-void uct_tcp_zc_md_access_unlock(uct_tcp_zc_md_t *md,
-                                 uct_tcp_zc_memh_t *memh);
-void uct_tcp_zc_md_access_put(uct_tcp_zc_md_t *md, uct_tcp_zc_memh_t *memh);
 
 static UCS_F_ALWAYS_INLINE uct_tcp_zc_md_t *
 uct_tcp_zc_iface_md(const uct_tcp_zc_iface_t *iface)

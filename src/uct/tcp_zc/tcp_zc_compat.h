@@ -206,6 +206,20 @@ uct_tcp_zc_mpool_init(ucs_mpool_t *mp, size_t elem_size,
 
 typedef uct_ep_is_connected_params_t uct_tcp_zc_ep_is_connected_params_t;
 
+/* dmabuf registration (UCT_MD_FLAG_REG_DMABUF, UCX 1.14) */
+#define UCT_TCP_ZC_HAVE_DMABUF 1
+#define UCT_TCP_ZC_MD_FLAG_REG_DMABUF UCT_MD_FLAG_REG_DMABUF
+#define UCT_TCP_ZC_MEM_REG_MEM_TYPE(_params) \
+    UCT_MD_MEM_REG_FIELD_VALUE(_params, mem_type, FIELD_MEM_TYPE, \
+                               UCS_MEMORY_TYPE_HOST)
+
+/* Invalidation: of RMA accesses (tcp_zc has no atomics); a region can be
+ * invalidated only if its key was packed with the flag, as UCX's generic
+ * test of deregistration expects */
+#define UCT_TCP_ZC_MD_FLAG_INVALIDATE        UCT_MD_FLAG_INVALIDATE_RMA
+#define UCT_TCP_ZC_MKEY_PACK_FLAG_INVALIDATE UCT_MD_MKEY_PACK_FLAG_INVALIDATE_RMA
+#define UCT_TCP_ZC_INVALIDATE_NEEDS_PACK     1
+
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_tcp_zc_socket_create(int domain, int type, int *fd_p)
 {
@@ -335,6 +349,16 @@ uct_tcp_zc_netif_sys_device(const char *if_name)
 {
     return UCS_SYS_DEVICE_ID_UNKNOWN;
 }
+
+/* 1.13 has no dmabuf in UCT: UCP stages device memory through host memory */
+#define UCT_TCP_ZC_HAVE_DMABUF 0
+#define UCT_TCP_ZC_MD_FLAG_REG_DMABUF 0
+#define UCT_TCP_ZC_MEM_REG_MEM_TYPE(_params) UCS_MEMORY_TYPE_HOST
+
+/* Invalidation: one flag for all remote accesses */
+#define UCT_TCP_ZC_MD_FLAG_INVALIDATE        UCT_MD_FLAG_INVALIDATE
+#define UCT_TCP_ZC_MKEY_PACK_FLAG_INVALIDATE UCT_MD_MKEY_PACK_FLAG_INVALIDATE
+#define UCT_TCP_ZC_INVALIDATE_NEEDS_PACK     0
 
 static UCS_F_ALWAYS_INLINE ucs_status_t
 uct_tcp_zc_socket_create(int domain, int type, int *fd_p)

@@ -10,15 +10,28 @@
 
 #include "tcp_zc.h"
 #include "tcp_zc_caps.h"
+#include "tcp_zc_devmem.h"
 #include "tcp_zc_ethtool.h"
+#include "tcp_zc_netdev.h"
+#include "tcp_zc_uapi.h"
 
 #include <ucs/debug/log.h>
+#include <ucs/sys/math.h>
+#include <ucs/sys/sys.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/udmabuf.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /*
  * Device memory TCP of an iface: whether its device meets every requirement
  * (UCX_TCP_ZC_DEVMEM), the NIC setup which the iface may make and undoes
- * (UCX_TCP_ZC_DEVMEM_SETUP). The devmem data path itself comes with GPU
- * memory registration; until then devmem stays off, and "y" says so.
+ * (UCX_TCP_ZC_DEVMEM_SETUP); and the socket calls of the devmem data path
+ * (tcp_zc_devmem.h): every devmem control message goes through here.
  */
 
 
@@ -137,5 +150,198 @@ void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface)
     if (iface->devmem.setup != NULL) {
         uct_tcp_zc_ethtool_setup_undo(iface->devmem.setup);
         iface->devmem.setup = NULL;
+    }
+}
+
+ssize_t uct_tcp_zc_devmem_recvmsg(int fd, struct iovec *iov, size_t iovcnt,
+                                  void *control, size_t *controllen_p,
+                                  int *msg_flags_p)
+{
+    struct msghdr msg;
+    ssize_t ret;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov        = iov;
+    msg.msg_iovlen     = iovcnt;
+    msg.msg_control    = control;
+    msg.msg_controllen = *controllen_p;
+
+    ret = recvmsg(fd, &msg, MSG_SOCK_DEVMEM | MSG_DONTWAIT);
+    if (ret < 0) {
+        *controllen_p = 0;
+        *msg_flags_p  = 0;
+        return ret;
+    }
+
+    *controllen_p = msg.msg_controllen;
+    *msg_flags_p  = msg.msg_flags;
+    return ret;
+}
+
+ucs_status_t uct_tcp_zc_devmem_tokens_return(int fd,
+                                             uct_tcp_zc_dmrx_tokens_t *tokens,
+                                             unsigned *freed_p)
+{
+    int ret;
+
+    if (tokens->num_ranges == 0) {
+        ret = 0;
+    } else {
+        ret = setsockopt(fd, SOL_SOCKET, SO_DEVMEM_DONTNEED, tokens->ranges,
+                         uct_tcp_zc_dmrx_tokens_optlen(tokens));
+        if (ret < 0) {
+            ucs_error("tcp_zc: setsockopt(fd %d, SO_DEVMEM_DONTNEED, %u "
+                      "ranges, %u tokens) failed: %m", fd, tokens->num_ranges,
+                      tokens->num_tokens);
+            return UCS_ERR_IO_ERROR;
+        }
+    }
+
+    uct_tcp_zc_dmrx_tokens_init(tokens);
+    if (freed_p != NULL) {
+        *freed_p = ret;
+    }
+    return UCS_OK;
+}
+
+size_t uct_tcp_zc_devmem_tx_cmsg(void *control, uint32_t binding_id)
+{
+    struct cmsghdr *cmsg = control;
+
+    memset(control, 0, UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type  = SCM_DEVMEM_DMABUF;
+    /* the kernel takes exactly CMSG_LEN(4) */
+    cmsg->cmsg_len   = CMSG_LEN(sizeof(binding_id));
+    memcpy(CMSG_DATA(cmsg), &binding_id, sizeof(binding_id));
+    return UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN;
+}
+
+int uct_tcp_zc_devmem_udmabuf_create(size_t size)
+{
+    struct udmabuf_create create;
+    int memfd, dev, fd, saved;
+
+    memfd = memfd_create("tcp_zc devmem pool", MFD_CLOEXEC |
+                                               MFD_ALLOW_SEALING);
+    if (memfd < 0) {
+        return -1;
+    }
+
+    /* udmabuf takes only memfds which cannot shrink */
+    if ((ftruncate(memfd, size) != 0) ||
+        (fcntl(memfd, F_ADD_SEALS, F_SEAL_SHRINK) != 0)) {
+        goto err_close;
+    }
+
+    dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+    if (dev < 0) {
+        goto err_close;
+    }
+
+    memset(&create, 0, sizeof(create));
+    create.memfd  = memfd;
+    create.flags  = UDMABUF_FLAGS_CLOEXEC;
+    create.offset = 0;
+    create.size   = size;
+    fd            = ioctl(dev, UDMABUF_CREATE, &create);
+    saved         = errno;
+    close(dev);
+    /* the udmabuf holds the pages */
+    close(memfd);
+    errno = saved;
+    return fd;
+
+err_close:
+    saved = errno;
+    close(memfd);
+    errno = saved;
+    return -1;
+}
+
+ucs_status_t uct_tcp_zc_devmem_pool_create(const char *if_name, int ifindex,
+                                           const uint32_t *queues,
+                                           unsigned num_queues, size_t size,
+                                           uct_tcp_zc_devmem_pool_t *pool)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_genl_err_t err;
+    ucs_status_t status;
+
+    pool->size      = ucs_align_up(size, ucs_get_page_size());
+    pool->map       = MAP_FAILED;
+    pool->binding   = NULL;
+    pool->dmabuf_fd = uct_tcp_zc_devmem_udmabuf_create(pool->size);
+    if (pool->dmabuf_fd < 0) {
+        ucs_diag("tcp_zc %s: devmem RX pool of %zu bytes: udmabuf: %m%s",
+                 if_name, pool->size,
+                 (errno == ENOENT) ? " (the kernel has no /dev/udmabuf)" : "");
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    pool->map = mmap(NULL, pool->size, PROT_READ, MAP_SHARED, pool->dmabuf_fd,
+                     0);
+    if (pool->map == MAP_FAILED) {
+        ucs_diag("tcp_zc %s: devmem RX pool: mmap of the udmabuf failed: %m",
+                 if_name);
+        status = UCS_ERR_IO_ERROR;
+        goto err_close;
+    }
+
+    status = uct_tcp_zc_netdev_bind_rx(ifindex, queues, num_queues,
+                                       pool->dmabuf_fd, &pool->binding, &err);
+    if (status != UCS_OK) {
+        uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf));
+        if (err.error == EEXIST) {
+            ucs_diag("tcp_zc %s: devmem receive is off: RX queue %u%s already "
+                     "has a memory provider (another process's devmem "
+                     "binding, or an XDP program): %s", if_name, queues[0],
+                     (num_queues > 1) ? " or another" : "", buf);
+            status = UCS_ERR_BUSY;
+        } else if (err.error == EPERM) {
+            ucs_diag("tcp_zc %s: devmem receive is off: bind-rx needs "
+                     "CAP_NET_ADMIN: %s", if_name, buf);
+            status = UCS_ERR_UNSUPPORTED;
+        } else {
+            ucs_diag("tcp_zc %s: devmem receive is off: bind-rx: %s",
+                     if_name, buf);
+            status = ((err.error == EOPNOTSUPP) || (err.error == EINVAL) ||
+                      (err.error == ENODATA)) ? UCS_ERR_UNSUPPORTED :
+                                                UCS_ERR_IO_ERROR;
+        }
+        goto err_unmap;
+    }
+
+    pool->desc.dmabuf_id = uct_tcp_zc_netdev_binding_id(pool->binding);
+    pool->desc.size      = pool->size;
+    ucs_debug("tcp_zc %s: devmem RX pool of %zu bytes bound to %u queue(s) "
+              "from %u, binding id %u", if_name, pool->size, num_queues,
+              queues[0], pool->desc.dmabuf_id);
+    return UCS_OK;
+
+err_unmap:
+    munmap(pool->map, pool->size);
+    pool->map = MAP_FAILED;
+err_close:
+    close(pool->dmabuf_fd);
+    pool->dmabuf_fd = -1;
+    return status;
+}
+
+void uct_tcp_zc_devmem_pool_destroy(uct_tcp_zc_devmem_pool_t *pool)
+{
+    if (pool->binding != NULL) {
+        uct_tcp_zc_netdev_binding_destroy(pool->binding);
+        pool->binding = NULL;
+    }
+
+    if (pool->map != MAP_FAILED) {
+        munmap(pool->map, pool->size);
+        pool->map = MAP_FAILED;
+    }
+
+    if (pool->dmabuf_fd >= 0) {
+        close(pool->dmabuf_fd);
+        pool->dmabuf_fd = -1;
     }
 }

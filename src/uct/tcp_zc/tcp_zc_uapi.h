@@ -33,6 +33,32 @@
 #  define SO_EE_CODE_ZEROCOPY_COPIED 1
 #endif
 
+/* Devmem TCP (asm-generic/socket.h: receive Linux 6.12, transmit 6.16;
+ * parisc differs, which tcp_zc does not build for) */
+#ifndef SO_DEVMEM_LINEAR
+#  define SO_DEVMEM_LINEAR 78
+#endif
+
+#ifndef SCM_DEVMEM_LINEAR
+#  define SCM_DEVMEM_LINEAR SO_DEVMEM_LINEAR
+#endif
+
+#ifndef SO_DEVMEM_DMABUF
+#  define SO_DEVMEM_DMABUF 79
+#endif
+
+#ifndef SCM_DEVMEM_DMABUF
+#  define SCM_DEVMEM_DMABUF SO_DEVMEM_DMABUF
+#endif
+
+#ifndef SO_DEVMEM_DONTNEED
+#  define SO_DEVMEM_DONTNEED 80
+#endif
+
+#ifndef MSG_SOCK_DEVMEM
+#  define MSG_SOCK_DEVMEM 0x2000000
+#endif
+
 /* io_uring zero-copy send (Linux 6.0, usage report 6.2); liburing 2.3 ships
  * an io_uring.h without the usage report */
 #ifndef IORING_SEND_ZC_REPORT_USAGE
