@@ -1301,7 +1301,7 @@ UCS_TEST_F(test_tcp_zc_md_dmabuf, udmabuf)
     EXPECT_EQ(offset, memh->dmabuf_offset);
     ASSERT_GE(memh->dmabuf_fd, 0);
     EXPECT_EQ(dmabuf_ino, inode(memh->dmabuf_fd));
-    EXPECT_NE(-1, fcntl(memh->dmabuf_fd, F_GETFD) & FD_CLOEXEC);
+    EXPECT_TRUE(fcntl(memh->dmabuf_fd, F_GETFD) & FD_CLOEXEC);
     EXPECT_EQ(offset + 10,
               uct_tcp_zc_memh_dmabuf_offset(memh, (uintptr_t)address + 10));
 
