@@ -40,8 +40,10 @@ module_filter=${MODULE_FILTER:-*test_tcp_zc*}
 # as an unprivileged user too: privileges change the locked-memory limit
 # which zero-copy sends are charged to, and netlink and ethtool answer EPERM
 unpriv_filter=${UNPRIV_FILTER:-$module_filter}
-# UCX's UCT tests: all tcp_zc instances but the UCP ones
-generic_filter=${GENERIC_FILTER:-tcp_zc/*:-tcp_zc/test_ucp*:tcp_zc/test_proto_reset*}
+# UCX's UCT tests: all tcp_zc instances but the UCP ones, and UCX 1.13's
+# test_md.invalidate, which expects registrations of one buffer to share one
+# registration (as the ib md's cache does; master's test does not)
+generic_filter=${GENERIC_FILTER:-tcp_zc/*:-tcp_zc/test_ucp*:tcp_zc/test_proto_reset*:tcp_zc/test_md.invalidate/*}
 # UCP: tag matching (eager, rendezvous), active messages (eager,
 # rendezvous), RMA, atomics (emulated), memory mapping, stream, peer failure,
 # wireup, protocol restart

@@ -244,10 +244,17 @@ typedef struct uct_tcp_zc_iface uct_tcp_zc_iface_t;
 typedef struct uct_tcp_zc_ep    uct_tcp_zc_ep_t;
 
 
-/* Longest headers of a queued message: an active message header with the
- * user's header */
+/* Longest headers of a queued zero-copy message: an active message header
+ * with the user's header */
 #define UCT_TCP_ZC_TX_HDRS_MAX   (sizeof(uct_tcp_zc_hdr_t) + \
                                   UCT_TCP_ZC_MAX_AM_HDR)
+
+
+/* Longest short or bcopy message: a PUT of a segment, or an active message
+ * of a send segment */
+#define UCT_TCP_ZC_TX_BCOPY_MAX(_seg_size, _tx_seg_size) \
+    (sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_rma_hdr_t) + \
+     ucs_max(_seg_size, _tx_seg_size))
 
 
 /* Bytes of a receive buffer: a segment and the headers before it */
@@ -406,7 +413,9 @@ struct uct_tcp_zc_iface {
     uint64_t                    next_ep_id;
     const uct_tcp_zc_conn_ops_t *conn_ops; /* what connections tell eps */
     uint8_t                     *tx_buf;    /* short/bcopy staging */
-    ucs_mpool_t                 tx_mp;      /* send descriptors */
+    ucs_mpool_t                 tx_mp;      /* send descriptors: headers */
+    ucs_mpool_t                 tx_bcopy_mp; /* ... with a short or bcopy
+                                               message */
     ucs_mpool_t                 rx_mp;      /* receive buffers */
     size_t                      rx_headroom; /* before data kept by a
                                                handler */

@@ -1057,12 +1057,23 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_close_listen_fd;
     }
 
+    status = uct_tcp_zc_mpool_init(&self->tx_bcopy_mp,
+                                   sizeof(uct_tcp_zc_tx_t) +
+                                   UCT_TCP_ZC_TX_BCOPY_MAX(
+                                           self->config.seg_size,
+                                           self->config.tx_seg_size), 4,
+                                   &uct_tcp_zc_iface_mpool_ops,
+                                   "tcp_zc_tx_bcopy");
+    if (status != UCS_OK) {
+        goto err_tx_mp_cleanup;
+    }
+
     status = uct_tcp_zc_mpool_init(&self->rx_mp, self->rx_buf_offset +
                                    UCT_TCP_ZC_RX_BUF_SIZE(
                                            self->config.seg_size), 8,
                                    &uct_tcp_zc_iface_mpool_ops, "tcp_zc_rx");
     if (status != UCS_OK) {
-        goto err_tx_mp_cleanup;
+        goto err_tx_bcopy_mp_cleanup;
     }
 
     /* what the hellos of this iface say, and matching of its endpoints */
@@ -1109,6 +1120,8 @@ err_close_listen:
         uct_tcp_zc_uring_destroy(self->zc.uring);
     }
     ucs_mpool_cleanup(&self->rx_mp, 1);
+err_tx_bcopy_mp_cleanup:
+    ucs_mpool_cleanup(&self->tx_bcopy_mp, 1);
 err_tx_mp_cleanup:
     ucs_mpool_cleanup(&self->tx_mp, 1);
 err_close_listen_fd:
@@ -1145,6 +1158,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
     ucs_close_fd(&self->listen_fd);
     ucs_event_set_cleanup(self->event_set);
     ucs_mpool_cleanup(&self->rx_mp, 1);
+    ucs_mpool_cleanup(&self->tx_bcopy_mp, 1);
     ucs_mpool_cleanup(&self->tx_mp, 1);
     ucs_free(self->tx_buf);
     UCS_STATS_NODE_FREE(self->zc.stats);

@@ -199,8 +199,10 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
 {
     uct_tcp_zc_tx_t *tx;
 
-    ucs_assert(data_len <= UCT_TCP_ZC_TX_HDRS_MAX);
-    tx = ucs_mpool_get_inline(&conn->iface->tx_mp);
+    /* headers, or all of a short or bcopy message */
+    tx = ucs_mpool_get_inline((data_len <= UCT_TCP_ZC_TX_HDRS_MAX) ?
+                              &conn->iface->tx_mp :
+                              &conn->iface->tx_bcopy_mp);
     if (tx == NULL) {
         ucs_error("failed to allocate tcp_zc send descriptor");
         return NULL;

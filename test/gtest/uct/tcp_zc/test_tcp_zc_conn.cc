@@ -403,3 +403,54 @@ UCS_TEST_F(test_tcp_zc_conn, old_peer_closes_at_hello)
 {
     check_refused_by(0, "another protocol version");
 }
+
+/* Short and bcopy messages which the socket does not take at once wait in
+ * descriptors of their full size, and all arrive (a descriptor of headers
+ * only held them before: an assertion, or an overflow in a release build) */
+UCS_TEST_F(test_tcp_zc_conn, bcopy_queued)
+{
+    std::vector<char> data(m_sender.attr.cap.am.max_bcopy, 'q');
+    std::vector<uint8_t> put_data(m_sender.attr.cap.put.max_bcopy, 0x6b);
+    pack_arg_t pack     = {&data[0], data.size()};
+    pack_arg_t put_pack = {&put_data[0], put_data.size()};
+    region_t remote;
+    unsigned sent;
+    ssize_t ret;
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    check_am(ep, "connected");
+    region_init(&remote, put_data.size(), 0);
+
+    for (int put = 0; put <= 1; ++put) {
+        /* the receiver is not progressed: the socket fills */
+        uct_iface_progress_disable(m_receiver.iface,
+                                   UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);
+        unsigned count = m_am_count;
+        for (sent = 0; sent < 100000; ++sent) {
+            ret = put ? uct_ep_put_bcopy(ep, pack_cb, &put_pack,
+                                         (uintptr_t)&remote.buffer[0],
+                                         remote.rkey.rkey) :
+                        uct_ep_am_bcopy(ep, AM_ID, pack_cb, &pack, 0);
+            if (ret < 0) {
+                ASSERT_EQ(UCS_ERR_NO_RESOURCE, ret);
+                break;
+            }
+        }
+        UCS_TEST_MESSAGE << sent << (put ? " PUTs" : " active messages")
+                         << " sent before the socket was full";
+
+        uct_iface_progress_enable(m_receiver.iface,
+                                  UCT_PROGRESS_SEND | UCT_PROGRESS_RECV);
+        flush_ep(ep);
+        if (put) {
+            EXPECT_TRUE(put_data == remote.buffer);
+        } else {
+            ASSERT_TRUE(wait_for([&]() {
+                return m_am_count == count + sent;
+            }));
+            EXPECT_EQ(std::string(data.begin(), data.end()), m_am_last);
+        }
+    }
+
+    region_cleanup(&remote);
+}
