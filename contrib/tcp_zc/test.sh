@@ -13,6 +13,8 @@
 #    (on lo the kernel copies, so the default "auto" would soon stop using it);
 #  - UCX's UCP tests instantiated for tcp_zc, the groups in UCP_FILTER, with
 #    "lo" only;
+#  - UCX's protocol report (ucx_info) of an endpoint with peer error
+#    handling, and with UCX's default transports on lo and veth;
 #  - ucx_perftest over UCP with UCX_TLS=tcp_zc,self (eager and rendezvous
 #    sizes), with "lo" only, and a check that large tagged messages go by
 #    rendezvous with tcp_zc's zero-copy RMA (UCX's own protocol report, and
@@ -171,6 +173,41 @@ run_perftest() {
     fi
 }
 
+# protocol_report <name> <features> <dev> [env...]: UCX's own report of the
+# protocols of an endpoint to another host (ucx_info -P inter) has large
+# tagged messages go by rendezvous zero-copy over tcp_zc/<dev> (master: the
+# protocol selected per size; 1.13: the rendezvous threshold and the RMA
+# lane). "e" in the features asks for peer error handling, where UCP takes
+# RMA lanes only from mds which invalidate memory.
+protocol_report() {
+    local name=$1 features=$2 dev=$3 log=$logdir/proto-report-$1.log ok=1
+    shift 3
+
+    nsrun env "$@" timeout 60 "$treedir/install/bin/ucx_info" -e \
+        -u "$features" -P inter >"$log" 2>&1 || ok=0
+    if grep -q "| *Range *|" "$log"
+    then
+        awk '/tagged message by ucp_tag_send\* from host memory/ { t = 1 }
+             t && /\.\.inf/ { print; exit }' "$log" |
+            grep -E "rendezvous zero-copy.*\| *tcp_zc/$dev" >/dev/null ||
+            ok=0
+    else
+        grep -E "^# +tag_send: .*<rndv>\.\.\(inf\)" "$log" >/dev/null &&
+            grep -E "lane\[[0-9]+\]: .*tcp_zc/$dev.* rma_bw" "$log" \
+                >/dev/null || ok=0
+    fi
+
+    if [ "$ok" -eq 1 ]
+    then
+        echo "[       OK ] ucp protocol report: $name"
+        passed=$((passed + 1))
+    else
+        echo "[  FAILED  ] ucp protocol report: $name (see $log)"
+        grep -E "tag_send|lane\[|rendezvous|\.\.inf" "$log" | head -n 20
+        failed=$((failed + 1))
+    fi
+}
+
 # rendezvous_check: large tagged messages go by rendezvous with tcp_zc's
 # zero-copy RMA. UCX's own report of an endpoint's protocols must say so
 # (master: the protocol selected per size; 1.13: the rendezvous threshold and
@@ -278,6 +315,14 @@ then
         run_perftest "${spec%:*}" "${spec#*:}"
     done
     rendezvous_check
+
+    # peer error handling keeps tcp_zc's rendezvous zero-copy (its md
+    # invalidates); UCX's default transports pick tcp_zc on lo and veth
+    make_netns veth
+    protocol_report peer-error-handling te lo UCX_TLS=tcp_zc \
+        UCX_NET_DEVICES=lo
+    protocol_report default-tls-lo t lo UCX_NET_DEVICES=lo
+    protocol_report default-tls-veth t "$veth0" UCX_NET_DEVICES="$veth0"
 fi
 
 if [ "${MPI_TEST:-y}" = "y" ]
