@@ -36,6 +36,7 @@
 #if UCT_TCP_ZC_API_V2
 
 #include <ucs/sys/netlink.h>
+#include <ucs/sys/ptr_arith.h>
 #include <ucs/sys/string.h>
 #include <ucs/sys/topo/base/topo.h>
 #include <ucs/debug/memtrack_int.h>

@@ -9,12 +9,12 @@
 #endif
 
 #include "tcp_zc_gpu.h"
+#include "tcp_zc_compat.h"
 
 #include <ucs/datastruct/queue.h>
 #include <ucs/debug/log.h>
 #include <ucs/debug/memtrack_int.h>
 #include <ucs/sys/math.h>
-#include <ucs/sys/ptr_arith.h>
 #include <ucs/sys/string.h>
 #include <ucs/sys/sys.h>
 #include <stdarg.h>
