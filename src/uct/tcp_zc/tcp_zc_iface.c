@@ -114,11 +114,11 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
 
     {"DELAY_ACK", "n",
      "Delay the TCP acknowledgments of received messages (TCP_QUICKACK off\n"
-     "again after each read). Requests and answers travel on different\n"
-     "connections, so an acknowledgment never rides on data: delaying them\n"
-     "saves packets in small request-response exchanges. Off by default: the\n"
-     "kernel completes a zero-copy send when the peer acknowledges its data,\n"
-     "so delayed acknowledgments hold the sender's completions back.",
+     "again after each read, one more system call per read). Requests and\n"
+     "answers of both sides share one connection, so acknowledgments ride on\n"
+     "the data of the other direction anyway. Off by default: the kernel\n"
+     "completes a zero-copy send when the peer acknowledges its data, so\n"
+     "delayed acknowledgments hold the sender's completions back.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, delay_ack), UCS_CONFIG_TYPE_BOOL},
 
     {"ZCOPY_THRESH", "16k",
