@@ -601,6 +601,15 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
 void uct_tcp_zc_conn_uring_progress(uct_tcp_zc_iface_t *iface);
 extern const ucs_conn_match_ops_t uct_tcp_zc_conn_match_ops;
 
+/* Whether this side's connect and handshake are under way: a flush waits
+ * for them */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_conn_is_connecting(const uct_tcp_zc_conn_t *conn)
+{
+    return (conn->state == UCT_TCP_ZC_CONN_CONNECTING) ||
+           ((conn->state == UCT_TCP_ZC_CONN_HELLO) && !conn->accepted);
+}
+
 /* Whether as many PUT/GET operations as allowed wait for their answers */
 static UCS_F_ALWAYS_INLINE int
 uct_tcp_zc_conn_rma_blocked(const uct_tcp_zc_conn_t *conn)

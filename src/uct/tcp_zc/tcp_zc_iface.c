@@ -656,10 +656,12 @@ static ucs_status_t uct_tcp_zc_iface_flush(uct_iface_h tl_iface,
     }
 
     /* requests in a pending queue count as outstanding, as UCP flushes a
-     * worker with iface flushes alone when they succeed */
+     * worker with iface flushes alone when they succeed; so do connections
+     * which this side is setting up */
     ucs_list_for_each(ep, &iface->ep_list, list) {
         if ((ep->status == UCS_OK) &&
             (!uct_tcp_zc_conn_is_idle(ep->conn) ||
+             uct_tcp_zc_conn_is_connecting(ep->conn) ||
              !ucs_queue_is_empty(&ep->pending_q))) {
             UCT_TL_IFACE_STAT_FLUSH_WAIT(&iface->super);
             return UCS_INPROGRESS;

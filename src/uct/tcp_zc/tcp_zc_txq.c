@@ -441,9 +441,10 @@ ucs_status_t uct_tcp_zc_conn_send_empty_answer(uct_tcp_zc_conn_t *conn,
 ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
                                    uct_completion_t *comp)
 {
+    int connecting = uct_tcp_zc_conn_is_connecting(conn);
     uct_tcp_zc_tx_t *tx;
 
-    if (uct_tcp_zc_conn_is_idle(conn)) {
+    if (uct_tcp_zc_conn_is_idle(conn) && !connecting) {
         return UCS_OK;
     }
 
@@ -456,7 +457,8 @@ ucs_status_t uct_tcp_zc_conn_flush(uct_tcp_zc_conn_t *conn,
         return UCS_ERR_NO_MEMORY;
     }
 
-    if (ucs_queue_is_empty(&conn->tx_queue)) {
+    /* while connecting, the marker waits for the handshake */
+    if (ucs_queue_is_empty(&conn->tx_queue) && !connecting) {
         uct_tcp_zc_conn_tx_sent(conn, tx);
     } else {
         ucs_queue_push(&conn->tx_queue, &tx->queue);
