@@ -74,12 +74,14 @@ uct_tcp_zc_ep_check_rma(const uct_tcp_zc_ep_t *ep)
 /*
  * The connection failed and the error handler has not been called yet: short
  * and bcopy sends are dropped as if sent (the peer is gone), the handler tells
- * the user right after.
+ * the user right after. Not for a pending request's sends: one which sends
+ * until it fails would never stop.
  */
 static UCS_F_ALWAYS_INLINE int
 uct_tcp_zc_ep_drops_sends(const uct_tcp_zc_ep_t *ep)
 {
-    return (ep->status != UCS_OK) && (ep->err_cb_id != UCS_CALLBACKQ_ID_NULL);
+    return (ep->status != UCS_OK) && (ep->err_cb_id != UCS_CALLBACKQ_ID_NULL) &&
+           !ep->in_pending_dispatch;
 }
 
 static unsigned uct_tcp_zc_ep_report_failure(void *arg)
