@@ -237,6 +237,8 @@ if [ ! -f "$work/build-stamp" ] || [ "$bundle" -nt "$work/build-stamp" ]
 then
     rm -rf "$work/ucx-master" "$work/deps" "$work/obj"
     tar -C "$work" -xJf "$bundle" || { build_failed=1; finish; }
+    # extracted now: a later run builds on this one
+    touch "$work/build-stamp"
 fi
 ucx=$work/ucx-master
 deps=$work/deps
