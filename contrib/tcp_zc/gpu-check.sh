@@ -237,6 +237,8 @@ if [ ! -f "$work/build-stamp" ] || [ "$bundle" -nt "$work/build-stamp" ]
 then
     rm -rf "$work/ucx-master" "$work/deps" "$work/obj"
     tar -C "$work" -xJf "$bundle" || { build_failed=1; finish; }
+    # extracted now: a later run builds on this one
+    touch "$work/build-stamp"
 fi
 ucx=$work/ucx-master
 deps=$work/deps
@@ -439,8 +441,10 @@ int main(void)
     return 0;
 }
 EOF
-if gcc -o "$work/probe" "$work/probe.c" -I"$cuda/include" -L"$cuda/lib64" \
-       -L"$cuda/lib64/stubs" -lcuda > "$work/probe.log" 2>&1 &&
+if { gcc -o "$work/probe" "$work/probe.c" -I"$cuda/include" -L"$cuda/lib64" \
+         -L"$cuda/lib64/stubs" -lcuda > "$work/probe.log" 2>&1 ||
+       gcc -o "$work/probe" "$work/probe.c" -I"$cuda/include" \
+         -l:libcuda.so.1 >> "$work/probe.log" 2>&1; } &&
    timeout 60 "$work/probe" > "$work/probe.out" 2>&1
 then
     tee -a "$report" < "$work/probe.out"
@@ -710,7 +714,10 @@ int main(void)
 EOF
 if gcc -o "$work/ucp_reg" "$work/ucp_reg.c" -I"$inst/include" -I"$cuda/include" \
        -L"$inst/lib" -L"$cuda/lib64/stubs" -Wl,-rpath,"$inst/lib" -lucp -lucs \
-       -lcuda > "$work/ucp_reg.log" 2>&1
+       -lcuda > "$work/ucp_reg.log" 2>&1 ||
+   gcc -o "$work/ucp_reg" "$work/ucp_reg.c" -I"$inst/include" -I"$cuda/include" \
+       -L"$inst/lib" -Wl,-rpath,"$inst/lib" -lucp -lucs -l:libcuda.so.1 \
+       >> "$work/ucp_reg.log" 2>&1
 then
     UCX_TLS=tcp_zc,cuda_copy UCX_NET_DEVICES=lo UCX_LOG_LEVEL=debug \
         timeout 60 "$work/ucp_reg" > "$work/ucp_reg.out" 2>&1

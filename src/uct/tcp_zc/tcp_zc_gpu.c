@@ -184,9 +184,10 @@ ucs_status_t uct_tcp_zc_gpu_dev_open(const uct_tcp_zc_cuda_t *cu, int ordinal,
         return uct_tcp_zc_cuda_status(result);
     }
 
-    if (cu->device_get_attribute(&dev->dmabuf_supported,
-                                 UCT_TCP_ZC_CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED,
-                                 dev->device) != UCT_TCP_ZC_CU_SUCCESS) {
+    result = cu->device_get_attribute(
+            &dev->dmabuf_supported,
+            UCT_TCP_ZC_CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED, dev->device);
+    if (result != UCT_TCP_ZC_CU_SUCCESS) {
         /* drivers before CUDA 11.7 do not know the attribute */
         dev->dmabuf_supported = 0;
     }
@@ -218,11 +219,12 @@ int uct_tcp_zc_gpu_is_device_ptr(const uct_tcp_zc_cuda_t *cu,
                                  const void *address)
 {
     unsigned mem_type = 0;
+    uct_tcp_zc_cu_result_t result;
 
-    return (cu->pointer_get_attribute(&mem_type,
-                                      UCT_TCP_ZC_CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
-                                      (uintptr_t)address) ==
-            UCT_TCP_ZC_CU_SUCCESS) &&
+    result = cu->pointer_get_attribute(
+            &mem_type, UCT_TCP_ZC_CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+            (uintptr_t)address);
+    return (result == UCT_TCP_ZC_CU_SUCCESS) &&
            (mem_type == UCT_TCP_ZC_CU_MEMORYTYPE_DEVICE);
 }
 
@@ -239,13 +241,14 @@ ucs_status_t uct_tcp_zc_gpu_pool_create(uct_tcp_zc_gpu_dev_t *dev, size_t size,
     char errbuf[128];
     uct_tcp_zc_cu_result_t result;
     ucs_status_t status;
+    size_t page;
     int fd;
 
     memset(pool, 0, sizeof(*pool));
     pool->dev       = dev;
     pool->dmabuf_fd = -1;
-    pool->size      = ucs_align_up_pow2(ucs_max(size, (size_t)1),
-                                        ucs_get_page_size());
+    page            = ucs_get_page_size();
+    pool->size      = (ucs_max(size, (size_t)1) + page - 1) / page * page;
 
     if (!dev->dmabuf_supported) {
         uct_tcp_zc_gpu_reason(reason, max, "GPU %d cannot export dmabufs "
@@ -525,8 +528,8 @@ ucs_status_t uct_tcp_zc_gpu_gather(uct_tcp_zc_gpu_engine_t *engine,
     }
 
     /* the batch with its tokens, and the copies after them */
-    tokens_size = ucs_align_up_pow2(count * sizeof(uint32_t),
-                                    sizeof(uint64_t));
+    /* the copies after the tokens, 8-byte aligned */
+    tokens_size = (count * sizeof(uint32_t) + 7) & ~(size_t)7;
     batch       = ucs_malloc(sizeof(*batch) + tokens_size +
                              count * sizeof(*copies), "tcp_zc_gpu_batch");
     if (batch == NULL) {

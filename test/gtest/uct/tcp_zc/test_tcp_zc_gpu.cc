@@ -321,6 +321,27 @@ UCS_TEST_F(test_tcp_zc_gpu, pool_dmabuf_attribute_off)
     EXPECT_EQ(0ul, stats().device_allocs);
 }
 
+UCS_TEST_F(test_tcp_zc_gpu, device_ptr)
+{
+    open();
+
+    uct_tcp_zc_cu_deviceptr_t gpu = gpu_alloc(4096);
+    std::vector<char> host(64);
+    void *pinned = NULL;
+
+    EXPECT_TRUE(uct_tcp_zc_gpu_is_device_ptr(&m_cu, (void*)(uintptr_t)gpu));
+    EXPECT_TRUE(uct_tcp_zc_gpu_is_device_ptr(&m_cu,
+                                             (void*)(uintptr_t)(gpu + 4095)));
+    EXPECT_FALSE(uct_tcp_zc_gpu_is_device_ptr(&m_cu, &host[0]));
+
+    ASSERT_UCS_OK(uct_tcp_zc_gpu_dev_push(&m_dev));
+    ASSERT_EQ(UCT_TCP_ZC_CU_SUCCESS, m_cu.mem_host_alloc(&pinned, 4096, 0));
+    EXPECT_FALSE(uct_tcp_zc_gpu_is_device_ptr(&m_cu, pinned));
+    EXPECT_EQ(UCT_TCP_ZC_CU_SUCCESS, m_cu.mem_free_host(pinned));
+    uct_tcp_zc_gpu_dev_pop(&m_dev);
+    gpu_free(gpu);
+}
+
 static bool udmabuf_accessible()
 {
     return access("/dev/udmabuf", R_OK | W_OK) == 0;
