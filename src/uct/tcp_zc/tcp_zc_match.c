@@ -463,7 +463,7 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
 {
     uct_tcp_zc_rx_event_t hello_event;
     uct_tcp_zc_hello_t hello;
-    int rma_blocked, ret;
+    int ret;
 
     if (conn->state == UCT_TCP_ZC_CONN_CONNECTING) {
         if (events & (UCS_EVENT_SET_EVWRITE | UCS_EVENT_SET_EVERR)) {
@@ -487,7 +487,6 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
     }
 
     if (events & (UCS_EVENT_SET_EVREAD | UCS_EVENT_SET_EVERR)) {
-        rma_blocked = uct_tcp_zc_conn_rma_blocked(conn);
         while ((ret = uct_tcp_zc_conn_progress_rx(conn, &hello_event,
                                                   &hello)) > 0) {
             if (uct_tcp_zc_conn_rx_hello(conn, hello_event, &hello) < 0) {
@@ -505,9 +504,10 @@ void uct_tcp_zc_conn_handle_events(uct_tcp_zc_conn_t *conn,
             return;
         }
 
-        if (rma_blocked && !uct_tcp_zc_conn_rma_blocked(conn) &&
-            (conn->ep != NULL)) {
-            /* answers made room for the operations waiting to be sent */
+        if ((conn->ep != NULL) && !uct_tcp_zc_conn_rma_blocked(conn) &&
+            (conn->state == UCT_TCP_ZC_CONN_CONNECTED)) {
+            /* answers made room for the operations waiting to be sent
+             * (also for ones which callbacks of these messages queued) */
             conn->iface->conn_ops->tx_ready(conn->ep);
         }
     }
