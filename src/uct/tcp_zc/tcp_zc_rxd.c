@@ -26,6 +26,12 @@
  * messages (PUT and GET data go straight to the user's memory) */
 #define UCT_TCP_ZC_RX_FILLS_MAX 1
 
+
+/* Active messages of at least this fraction of a segment are offered to the
+ * handler to keep (UCT_CB_PARAM_FLAG_DESC): it keeps the whole receive
+ * buffer with them */
+#define UCT_TCP_ZC_AM_DESC_FRACTION 4
+
 /* What a read of the socket returned: bytes read, 0 if none was available,
  * or -1 if the connection failed (and maybe was freed) */
 static ssize_t uct_tcp_zc_conn_recv_result(uct_tcp_zc_conn_t *conn,
@@ -448,6 +454,7 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn,
 {
     uct_tcp_zc_rx_msg_t msg;
     uct_tcp_zc_rx_event_t event;
+    unsigned am_flags;
 
     if (conn->rx.elem == NULL) {
         /* nothing buffered */
@@ -472,10 +479,14 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn,
         uct_iface_trace_am(&conn->iface->super, UCT_AM_TRACE_TYPE_RECV,
                            msg.hdr.am_id, msg.data, msg.length, "RECV fd %d",
                            conn->fd);
-        /* the handler may keep the data, with the buffer */
+        /* the handler may keep the data of a large message, with the
+         * buffer; a small one is cheaper to copy than a buffer to hold */
+        am_flags = (msg.length >= (conn->iface->config.seg_size /
+                                   UCT_TCP_ZC_AM_DESC_FRACTION)) ?
+                   UCT_CB_PARAM_FLAG_DESC : 0;
         if ((uct_iface_invoke_am(&conn->iface->super, msg.hdr.am_id,
-                                 (void*)msg.data, msg.length,
-                                 UCT_CB_PARAM_FLAG_DESC) == UCS_INPROGRESS) &&
+                                 (void*)msg.data, msg.length, am_flags) ==
+             UCS_INPROGRESS) &&
             (uct_tcp_zc_conn_rx_buf_keep(conn, (void*)msg.data) != UCS_OK)) {
             uct_tcp_zc_conn_fail(conn, UCS_ERR_NO_MEMORY, UCS_LOG_LEVEL_ERROR,
                                  "no memory for a receive buffer");
