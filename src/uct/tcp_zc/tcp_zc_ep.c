@@ -618,10 +618,26 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   uct_rkey_t rkey, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p);
 
+/* The parts of a PUT or GET zcopy complete the user's completion once */
+typedef struct uct_tcp_zc_rma_parts {
+    uct_completion_t super;  /* counts the parts */
+    uct_completion_t *comp;  /* the user's */
+} uct_tcp_zc_rma_parts_t;
+
+
+static void uct_tcp_zc_ep_rma_parts_done(uct_completion_t *self)
+{
+    uct_tcp_zc_rma_parts_t *parts = ucs_derived_of(self,
+                                                   uct_tcp_zc_rma_parts_t);
+
+    uct_invoke_completion(parts->comp, self->status);
+    ucs_free(parts);
+}
+
 /*
  * A PUT or GET zcopy goes as messages of at most UCT_TCP_ZC_RMA_SEG_SIZE
  * bytes, each answered: answers to the peer's requests are written between
- * them. The completion waits for all of them.
+ * them. The user's completion is completed once, when all of them are.
  */
 static ucs_status_t
 uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
@@ -631,15 +647,26 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
 {
     size_t num_parts = ucs_max(ucs_div_round_up(length,
                                                 UCT_TCP_ZC_RMA_SEG_SIZE), 1);
+    uct_tcp_zc_rma_parts_t *parts = NULL;
     struct iovec slice[UCT_TCP_ZC_MAX_IOV];
+    uct_completion_t *part_comp   = comp;
     uct_tcp_zc_rma_req_t req;
     uct_tcp_zc_tx_t *tx;
     unsigned slice_cnt;
     ucs_status_t status;
     size_t i, offset, part;
 
-    if (comp != NULL) {
-        comp->count += num_parts - 1;
+    if ((comp != NULL) && (num_parts > 1)) {
+        parts = ucs_malloc(sizeof(*parts), "tcp_zc rma parts");
+        if (parts == NULL) {
+            return UCS_ERR_NO_MEMORY;
+        }
+
+        parts->super.func   = uct_tcp_zc_ep_rma_parts_done;
+        parts->super.count  = num_parts;
+        parts->super.status = UCS_OK;
+        parts->comp         = comp;
+        part_comp           = &parts->super;
     }
 
     for (i = 0, offset = 0; i < num_parts; ++i, offset += part) {
@@ -651,28 +678,26 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
                                   part);
             status = uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req), slice,
                                           slice_cnt, 1, UCT_TCP_ZC_TX_PUT,
-                                          comp, NULL);
+                                          part_comp, NULL);
         } else {
             status = uct_tcp_zc_ep_get(ep, slice, slice_cnt, part,
-                                       remote_addr + offset, rkey, comp, &tx);
+                                       remote_addr + offset, rkey, part_comp,
+                                       &tx);
         }
 
         if (!UCS_STATUS_IS_ERR(status)) {
             continue;
         }
 
-        if (comp == NULL) {
-            return (i == 0) ? status : UCS_INPROGRESS;
-        } else if (i == 0) {
-            comp->count -= num_parts - 1;
+        if (i == 0) {
+            ucs_free(parts);
             return status;
+        } else if (parts != NULL) {
+            /* the parts which went complete with their connection's fate;
+             * the others fail now */
+            parts->super.count -= num_parts - i - 1;
+            uct_invoke_completion(&parts->super, status);
         }
-
-        /* the parts which went complete with their connection's fate; the
-         * others fail now */
-        uct_completion_update_status(comp, status);
-        comp->count -= num_parts - i - 1;
-        uct_invoke_completion(comp, status);
         return UCS_INPROGRESS;
     }
 
