@@ -85,19 +85,7 @@ protected:
 
     uct_ep_h create_ep(const peer_t &to, const void *iface_addr = NULL)
     {
-        uct_ep_params_t params;
-        uct_ep_h ep;
-
-        params.field_mask = UCT_EP_PARAM_FIELD_IFACE |
-                            UCT_EP_PARAM_FIELD_DEV_ADDR |
-                            UCT_EP_PARAM_FIELD_IFACE_ADDR;
-        params.iface      = m_sender.iface;
-        params.dev_addr   = (const uct_device_addr_t*)&to.dev_addr[0];
-        params.iface_addr = (const uct_iface_addr_t*)(
-                (iface_addr != NULL) ? iface_addr : &to.iface_addr[0]);
-        EXPECT_UCS_OK(uct_ep_create(&params, &ep));
-        m_eps.push_back(ep);
-        return ep;
+        return create_ep_from(m_sender, to, iface_addr);
     }
 
     void set_err_handler(uct_iface_h iface)
@@ -263,7 +251,10 @@ protected:
         return ret;
     }
 
-    uct_ep_h create_ep_from(const peer_t &from, const peer_t &to)
+    /* an endpoint of one peer's iface to another peer's (or to another
+     * iface address) */
+    uct_ep_h create_ep_from(const peer_t &from, const peer_t &to,
+                            const void *iface_addr = NULL)
     {
         uct_ep_params_t params;
         uct_ep_h ep;
@@ -273,7 +264,8 @@ protected:
                             UCT_EP_PARAM_FIELD_IFACE_ADDR;
         params.iface      = from.iface;
         params.dev_addr   = (const uct_device_addr_t*)&to.dev_addr[0];
-        params.iface_addr = (const uct_iface_addr_t*)&to.iface_addr[0];
+        params.iface_addr = (const uct_iface_addr_t*)(
+                (iface_addr != NULL) ? iface_addr : &to.iface_addr[0]);
         EXPECT_UCS_OK(uct_ep_create(&params, &ep));
         m_eps.push_back(ep);
         return ep;
