@@ -272,8 +272,9 @@ static int uct_tcp_zc_conn_can_write(const uct_tcp_zc_conn_t *conn,
  * @param zcopy           Whether the data may be sent zero-copy: it stays
  *                        untouched until the operation completes.
  * @param kind, comp      What completes the operation.
- * @param tx_p            If not NULL, the descriptor is always created (the
- *                        operation waits for an answer) and returned.
+ * @param tx_p            If not NULL, the descriptor of an operation which
+ *                        is queued or waits for an answer (always, for PUT
+ *                        and GET); an answer written at once has none.
  *
  * @return UCS_OK if sent and complete, UCS_INPROGRESS if queued,
  *         or an error.
