@@ -128,7 +128,7 @@ typedef struct UCS_S_PACKED uct_tcp_zc_rma_hdr {
 /* Largest data length of one PUT or GET message: longer operations are sent
  * as several, so that the answers which go the same way are never stuck
  * behind one long transfer */
-#define UCT_TCP_ZC_RMA_SEG_SIZE   (256ul * 1024)
+#define UCT_TCP_ZC_RMA_SEG_SIZE   (1024ul * 1024)
 
 
 /*
