@@ -83,12 +83,7 @@ UCT_TCP_ZC_CUDA_CHECK_PAIR(UCT_TCP_ZC_CU_MEMHOSTALLOC_PORTABLE,
 #endif /* HAVE_CUDA_DRV_H */
 
 
-static void uct_tcp_zc_cuda_reason(char *reason, size_t max,
-                                   const char *fmt, ...)
-    UCS_F_PRINTF(3, 4);
-
-static void uct_tcp_zc_cuda_reason(char *reason, size_t max,
-                                   const char *fmt, ...)
+void uct_tcp_zc_cuda_reason(char *reason, size_t max, const char *fmt, ...)
 {
     va_list ap;
 

@@ -181,6 +181,12 @@ ucs_status_t uct_tcp_zc_cuda_open(const char *lib_name, uct_tcp_zc_cuda_t *cu,
                                   char *reason, size_t max);
 
 
+/* Write why something about the GPU is not there or not used into reason
+ * (max bytes; nothing if reason is NULL) */
+void uct_tcp_zc_cuda_reason(char *reason, size_t max, const char *fmt, ...)
+    UCS_F_PRINTF(3, 4);
+
+
 /* Close a library of uct_tcp_zc_cuda_open() */
 void uct_tcp_zc_cuda_close(uct_tcp_zc_cuda_t *cu);
 

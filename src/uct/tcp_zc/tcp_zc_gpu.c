@@ -35,23 +35,6 @@ typedef struct uct_tcp_zc_gpu_batch {
 } uct_tcp_zc_gpu_batch_t;
 
 
-static void uct_tcp_zc_gpu_reason(char *reason, size_t max, const char *fmt,
-                                  ...) UCS_F_PRINTF(3, 4);
-
-static void uct_tcp_zc_gpu_reason(char *reason, size_t max, const char *fmt,
-                                  ...)
-{
-    va_list ap;
-
-    if ((reason == NULL) || (max == 0)) {
-        return;
-    }
-
-    va_start(ap, fmt);
-    vsnprintf(reason, max, fmt, ap);
-    va_end(ap);
-}
-
 static const char *uct_tcp_zc_gpu_strerror(const uct_tcp_zc_cuda_t *cu,
                                            uct_tcp_zc_cu_result_t result,
                                            char *buf, size_t max)
@@ -114,25 +97,25 @@ ucs_status_t uct_tcp_zc_gpu_select(const uct_tcp_zc_cuda_t *cu,
 
     result = cu->device_get_count(&count);
     if ((result != UCT_TCP_ZC_CU_SUCCESS) || (count <= 0)) {
-        uct_tcp_zc_gpu_reason(reason, max, "no GPU");
+        uct_tcp_zc_cuda_reason(reason, max, "no GPU");
         return UCS_ERR_NO_DEVICE;
     }
 
     if (requested != UCT_TCP_ZC_GPU_NEAREST) {
         if ((requested < 0) || (requested >= count)) {
-            uct_tcp_zc_gpu_reason(reason, max, "GPU %d requested, %d present",
+            uct_tcp_zc_cuda_reason(reason, max, "GPU %d requested, %d present",
                                   requested, count);
             return UCS_ERR_NO_DEVICE;
         }
 
         *ordinal_p = requested;
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d as requested", requested);
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d as requested", requested);
         return UCS_OK;
     }
 
     if (nic == UCS_SYS_DEVICE_ID_UNKNOWN) {
         *ordinal_p = 0;
-        uct_tcp_zc_gpu_reason(reason, max, "GPU 0: the NIC's place in the "
+        uct_tcp_zc_cuda_reason(reason, max, "GPU 0: the NIC's place in the "
                               "system topology is unknown");
         return UCS_OK;
     }
@@ -154,7 +137,7 @@ ucs_status_t uct_tcp_zc_gpu_select(const uct_tcp_zc_cuda_t *cu,
 
     best       = uct_tcp_zc_gpu_nearest(distances, count);
     *ordinal_p = best;
-    uct_tcp_zc_gpu_reason(reason, max, "GPU %u of %d, nearest to the NIC (%s)",
+    uct_tcp_zc_cuda_reason(reason, max, "GPU %u of %d, nearest to the NIC (%s)",
                           best, count,
                           ucs_topo_distance_str(&distances[best], dist_str,
                                                 sizeof(dist_str)));
@@ -178,7 +161,7 @@ ucs_status_t uct_tcp_zc_gpu_dev_open(const uct_tcp_zc_cuda_t *cu, int ordinal,
         result = cu->primary_ctx_retain(&dev->ctx, dev->device);
     }
     if (result != UCT_TCP_ZC_CU_SUCCESS) {
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d: %s", ordinal,
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d: %s", ordinal,
                               uct_tcp_zc_gpu_strerror(cu, result, errbuf,
                                                       sizeof(errbuf)));
         return uct_tcp_zc_cuda_status(result);
@@ -251,7 +234,7 @@ ucs_status_t uct_tcp_zc_gpu_pool_create(uct_tcp_zc_gpu_dev_t *dev, size_t size,
     pool->size      = (ucs_max(size, (size_t)1) + page - 1) / page * page;
 
     if (!dev->dmabuf_supported) {
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d cannot export dmabufs "
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d cannot export dmabufs "
                               "(CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED is 0: "
                               "a driver before CUDA 11.7 or the proprietary "
                               "kernel modules)", dev->ordinal);
@@ -260,14 +243,14 @@ ucs_status_t uct_tcp_zc_gpu_pool_create(uct_tcp_zc_gpu_dev_t *dev, size_t size,
 
     status = uct_tcp_zc_gpu_dev_push(dev);
     if (status != UCS_OK) {
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d: context: %s",
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d: context: %s",
                               dev->ordinal, ucs_status_string(status));
         return status;
     }
 
     result = cu->mem_alloc(&pool->base, pool->size);
     if (result != UCT_TCP_ZC_CU_SUCCESS) {
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d: allocating %zu bytes: %s",
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d: allocating %zu bytes: %s",
                               dev->ordinal, pool->size,
                               uct_tcp_zc_gpu_strerror(cu, result, errbuf,
                                                       sizeof(errbuf)));
@@ -280,7 +263,7 @@ ucs_status_t uct_tcp_zc_gpu_pool_create(uct_tcp_zc_gpu_dev_t *dev, size_t size,
             &fd, pool->base, pool->size,
             UCT_TCP_ZC_CU_MEM_RANGE_HANDLE_TYPE_DMA_BUF_FD, 0);
     if ((result != UCT_TCP_ZC_CU_SUCCESS) || (fd < 0)) {
-        uct_tcp_zc_gpu_reason(reason, max, "GPU %d: exporting %zu bytes as a "
+        uct_tcp_zc_cuda_reason(reason, max, "GPU %d: exporting %zu bytes as a "
                               "dmabuf: %s", dev->ordinal, pool->size,
                               uct_tcp_zc_gpu_strerror(cu, result, errbuf,
                                                       sizeof(errbuf)));
@@ -293,7 +276,7 @@ ucs_status_t uct_tcp_zc_gpu_pool_create(uct_tcp_zc_gpu_dev_t *dev, size_t size,
     }
 
     pool->dmabuf_fd = fd;
-    uct_tcp_zc_gpu_reason(reason, max, "GPU %d: %zu bytes exported as dmabuf "
+    uct_tcp_zc_cuda_reason(reason, max, "GPU %d: %zu bytes exported as dmabuf "
                           "fd %d", dev->ordinal, pool->size, fd);
     status = UCS_OK;
 
