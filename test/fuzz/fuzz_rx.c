@@ -44,10 +44,14 @@
  *    the status and flags of its side, or a hello of another version after
  *    its magic and version byte; then requests (active message, PUT, GET
  *    request, keepalive, endpoint closed; none after the endpoint closed)
- *    and answers (PUT acknowledgement, GET response, RMA error); am_id <
- *    UCT_AM_ID_MAX, lengths within bounds, reserved fields zero, the data of
- *    a message sum up to its length, no more requests without an answer than
- *    the limit; and what it rejects is invalid by that decoding;
+ *    and answers (PUT acknowledgement, GET response, RMA error); the
+ *    announcement of the peer's data connection, once and only to a side
+ *    with a data port, before any PUT or GET response whose data come
+ *    there (which the harness takes as the socket code would, while the
+ *    parser waits); am_id < UCT_AM_ID_MAX, lengths within bounds, flags of
+ *    each type and reserved fields zero, the data of a message sum up to
+ *    its length, no more requests without an answer than the limit; and
+ *    what it rejects is invalid by that decoding;
  *  - both runs give the same items at the same stream offsets and end at the
  *    same offset, with the same error if any: the result does not depend on
  *    how the stream was split.
@@ -55,7 +59,8 @@
  * Input: byte 0: bit 0 accepted side, bits 1-3 max_am (see fuzz_rx_max_am),
  * bits 4-6 all set: the stream follows a hello which accepts the connection
  * and the allowed number of GET requests less 1 + bit 7, not answered, so
- * that the request limit is in reach; bytes 1-4: seed of the piece sizes;
+ * that the request limit is in reach; bytes 1-4: seed of the piece sizes,
+ * whose bit 31 gives this side a data port;
  * bytes 5-8: answers the socket code sends after each request (2 bits per
  * request, in turn); then the stream.
  */
@@ -72,13 +77,17 @@
 /* The wire layout, as the protocol defines it (host byte order) */
 #define FUZZ_RX_HELLO_LEN          40 /* magic 0, version 8, status 9,
                                          flags 10, family 11, port 12,
-                                         reserved 14, conn_id 16, addr 24 */
+                                         data port 14, conn_id 16,
+                                         addr 24 */
 #define FUZZ_RX_HELLO_PREFIX_LEN   9  /* magic and version: every version */
 #define FUZZ_RX_HDR_LEN            8  /* type 0, am_id 1, version 2,
-                                         reserved 3, length 4 */
+                                         flags 3, length 4 */
 #define FUZZ_RX_RMA_LEN            (FUZZ_RX_HDR_LEN + 24) /* address, key,
                                                              length */
+#define FUZZ_RX_DC_LEN             (FUZZ_RX_HDR_LEN + 8) /* port, reserved */
 #define FUZZ_RX_HELLO_FLAG_TO_EP   1
+#define FUZZ_RX_HDR_FLAG_DATA_CONN 1 /* PUT, GET_RESP */
+#define FUZZ_RX_HDR_FLAG_DEV_DEST  2 /* GET_REQ */
 
 /* Hello status on the wire */
 enum {
@@ -97,7 +106,8 @@ enum {
     FUZZ_RX_MSG_GET_RESP  = 5,
     FUZZ_RX_MSG_KEEPALIVE = 6,
     FUZZ_RX_MSG_RMA_ERROR = 7,
-    FUZZ_RX_MSG_EP_CLOSED = 8
+    FUZZ_RX_MSG_EP_CLOSED = 8,
+    FUZZ_RX_MSG_DATA_CONN = 9
 };
 
 /* The parser's structures have that layout */
@@ -106,6 +116,8 @@ _Static_assert(UCT_TCP_ZC_HELLO_PREFIX == FUZZ_RX_HELLO_PREFIX_LEN, "prefix");
 _Static_assert(sizeof(uct_tcp_zc_hdr_t) == FUZZ_RX_HDR_LEN, "header");
 _Static_assert(sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_rma_hdr_t) ==
                FUZZ_RX_RMA_LEN, "RMA header");
+_Static_assert(sizeof(uct_tcp_zc_hdr_t) + sizeof(uct_tcp_zc_dc_hdr_t) ==
+               FUZZ_RX_DC_LEN, "data connection header");
 
 
 #define FUZZ_CHECK(_cond, ...) \
@@ -137,6 +149,7 @@ typedef struct {
 typedef struct {
     /* configuration */
     int                   accepted;
+    int                   data_port;   /* this side has one */
     size_t                max_am;
     const uint8_t         *stream;
     size_t                stream_len;
@@ -151,6 +164,8 @@ typedef struct {
     int                   peer_closed; /* no more requests from the peer */
     unsigned              owed;        /* requests without an answer */
     int                   in_data;     /* data of a message follow */
+    int                   external;    /* ... on the data connection */
+    int                   dc_announced; /* the peer's data connection */
     uint64_t              data_left;
     int                   rejected;
     const char            *error;
@@ -238,22 +253,35 @@ fuzz_rx_ref_hello(const fuzz_rx_run_t *run, const uint8_t *buf, size_t length,
 
     *size_p  = FUZZ_RX_HELLO_LEN;
     *event_p = UCT_TCP_ZC_RX_EV_HELLO;
+    /* any data port */
     return (status_ok && flags_ok &&
-            ((family == AF_INET) || (family == AF_INET6)) &&
-            (fuzz_rx_get(buf, 14, 2) == 0)) ? FUZZ_RX_REF_VALID :
-                                              FUZZ_RX_REF_INVALID;
+            ((family == AF_INET) || (family == AF_INET6))) ?
+                   FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
 }
 
-/* A message without payload: header only, am_id 0 */
+/* A message without payload: header only, am_id 0, no flags */
 static fuzz_rx_ref_t fuzz_rx_ref_empty(unsigned am_id, uint32_t hdr_length,
-                                       size_t *size_p,
+                                       unsigned flags, size_t *size_p,
                                        uct_tcp_zc_rx_event_t *event_p,
                                        uct_tcp_zc_rx_event_t event)
 {
     *size_p  = FUZZ_RX_HDR_LEN;
     *event_p = event;
-    return ((am_id == 0) && (hdr_length == 0)) ? FUZZ_RX_REF_VALID :
-                                                 FUZZ_RX_REF_INVALID;
+    return ((am_id == 0) && (hdr_length == 0) && (flags == 0)) ?
+                   FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
+}
+
+/* Whether the data of a PUT or GET response may come as flagged: on the
+ * data connection only once it was announced, and only if there are any */
+static int fuzz_rx_ref_data_flags(const fuzz_rx_run_t *run, unsigned flags,
+                                  uint64_t length)
+{
+    if (flags & ~FUZZ_RX_HDR_FLAG_DATA_CONN) {
+        return 0;
+    }
+
+    return !(flags & FUZZ_RX_HDR_FLAG_DATA_CONN) ||
+           (run->dc_announced && (length > 0));
 }
 
 /*
@@ -266,7 +294,7 @@ static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
                                  uct_tcp_zc_rx_event_t *event_p)
 {
     uint64_t rma_address, rma_length;
-    unsigned type, am_id;
+    unsigned type, am_id, flags;
     uint32_t hdr_length;
     int get;
 
@@ -281,8 +309,9 @@ static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
 
     type       = buf[0];
     am_id      = buf[1];
+    flags      = buf[3];
     hdr_length = fuzz_rx_get(buf, 4, 4);
-    if ((buf[2] != UCT_TCP_ZC_VERSION) || (buf[3] != 0)) {
+    if (buf[2] != UCT_TCP_ZC_VERSION) {
         return FUZZ_RX_REF_INVALID;
     }
 
@@ -303,7 +332,8 @@ static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
 
     switch (type) {
     case FUZZ_RX_MSG_AM:
-        if ((am_id >= UCT_AM_ID_MAX) || (hdr_length > run->max_am)) {
+        if ((am_id >= UCT_AM_ID_MAX) || (hdr_length > run->max_am) ||
+            (flags != 0)) {
             return FUZZ_RX_REF_INVALID;
         } else if (length < FUZZ_RX_HDR_LEN + hdr_length) {
             return FUZZ_RX_REF_NEED;
@@ -313,11 +343,26 @@ static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
         *event_p = UCT_TCP_ZC_RX_EV_AM;
         return FUZZ_RX_REF_VALID;
     case FUZZ_RX_MSG_KEEPALIVE:
-        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+        return fuzz_rx_ref_empty(am_id, hdr_length, flags, size_p, event_p,
                                  UCT_TCP_ZC_RX_EV_KEEPALIVE);
     case FUZZ_RX_MSG_EP_CLOSED:
-        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+        return fuzz_rx_ref_empty(am_id, hdr_length, flags, size_p, event_p,
                                  UCT_TCP_ZC_RX_EV_EP_CLOSED);
+    case FUZZ_RX_MSG_DATA_CONN:
+        /* also after the peer closed its endpoint: for its answers */
+        if ((am_id != 0) || (hdr_length != 0) || (flags != 0) ||
+            !run->data_port || run->dc_announced) {
+            return FUZZ_RX_REF_INVALID;
+        } else if (length < FUZZ_RX_DC_LEN) {
+            return FUZZ_RX_REF_NEED;
+        }
+
+        *size_p  = FUZZ_RX_DC_LEN;
+        *event_p = UCT_TCP_ZC_RX_EV_DATA_CONN;
+        return ((fuzz_rx_get(buf, FUZZ_RX_HDR_LEN, 2) != 0) &&
+                (fuzz_rx_get(buf, FUZZ_RX_HDR_LEN + 2, 2) == 0) &&
+                (fuzz_rx_get(buf, FUZZ_RX_HDR_LEN + 4, 4) == 0)) ?
+                       FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
     case FUZZ_RX_MSG_PUT:
     case FUZZ_RX_MSG_GET_REQ:
         get = (type == FUZZ_RX_MSG_GET_REQ);
@@ -335,18 +380,21 @@ static fuzz_rx_ref_t fuzz_rx_ref(const fuzz_rx_run_t *run, const uint8_t *buf,
         *event_p    = get ? UCT_TCP_ZC_RX_EV_GET_REQ : UCT_TCP_ZC_RX_EV_PUT;
         return ((rma_length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
                 (rma_address + rma_length >= rma_address) &&
-                (get || (rma_length == hdr_length))) ? FUZZ_RX_REF_VALID :
-                                                       FUZZ_RX_REF_INVALID;
+                (get ? ((flags & ~FUZZ_RX_HDR_FLAG_DEV_DEST) == 0) :
+                       ((rma_length == hdr_length) &&
+                        fuzz_rx_ref_data_flags(run, flags, rma_length)))) ?
+                       FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
     case FUZZ_RX_MSG_PUT_ACK:
-        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+        return fuzz_rx_ref_empty(am_id, hdr_length, flags, size_p, event_p,
                                  UCT_TCP_ZC_RX_EV_PUT_ACK);
     case FUZZ_RX_MSG_RMA_ERROR:
-        return fuzz_rx_ref_empty(am_id, hdr_length, size_p, event_p,
+        return fuzz_rx_ref_empty(am_id, hdr_length, flags, size_p, event_p,
                                  UCT_TCP_ZC_RX_EV_RMA_ERROR);
     case FUZZ_RX_MSG_GET_RESP:
         *size_p  = FUZZ_RX_HDR_LEN;
         *event_p = UCT_TCP_ZC_RX_EV_GET_RESP;
-        return ((am_id == 0) && (hdr_length <= UCT_TCP_ZC_RMA_MAX_LENGTH)) ?
+        return ((am_id == 0) && (hdr_length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
+                fuzz_rx_ref_data_flags(run, flags, hdr_length)) ?
                        FUZZ_RX_REF_VALID : FUZZ_RX_REF_INVALID;
     default:
         return FUZZ_RX_REF_INVALID;
@@ -406,6 +454,38 @@ static void fuzz_rx_data(fuzz_rx_run_t *run, size_t length, int last)
                (unsigned long)run->data_left);
 }
 
+/* The socket code takes all data of the current message from the data
+ * connection: none of them is in the stream */
+static void fuzz_rx_external(fuzz_rx_run_t *run)
+{
+    fuzz_rx_item_t item;
+
+    FUZZ_CHECK(run->in_data && run->external, "no data on the data "
+               "connection");
+    FUZZ_CHECK(uct_tcp_zc_rx_data_external(&run->rx) &&
+               (uct_tcp_zc_rx_data_left(&run->rx) == run->data_left),
+               "data_left %lu, expected %lu on the data connection",
+               (unsigned long)uct_tcp_zc_rx_data_left(&run->rx),
+               (unsigned long)run->data_left);
+    FUZZ_CHECK(uct_tcp_zc_rx_data_consumed(&run->rx, run->data_left),
+               "not the last data");
+    FUZZ_CHECK(!uct_tcp_zc_rx_data_external(&run->rx) &&
+               (uct_tcp_zc_rx_data_left(&run->rx) == 0),
+               "data left after all were taken");
+
+    memset(&item, 0, sizeof(item));
+    item.event      = UCT_TCP_ZC_RX_EV_DATA;
+    item.offset     = run->pos;
+    item.rma.length = run->data_left;
+    item.hdr.type   = 1;
+    item.hdr.flags  = FUZZ_RX_HDR_FLAG_DATA_CONN;
+    FUZZ_CHECK(run->count < FUZZ_RX_MAX_ITEMS, "too many items");
+    run->items[run->count++] = item;
+    run->in_data   = 0;
+    run->external  = 0;
+    run->data_left = 0;
+}
+
 /* The answers which the socket code sends after a request */
 static void fuzz_rx_answer(fuzz_rx_run_t *run)
 {
@@ -443,7 +523,9 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
                    "need more, but the state changed");
         FUZZ_CHECK(!run->ended, "need more after the end of the stream");
         if (run->in_data) {
-            FUZZ_CHECK((length == 0) && (run->data_left > 0),
+            /* data from the data connection: whatever the buffer holds */
+            FUZZ_CHECK(((length == 0) || run->external) &&
+                       (run->data_left > 0),
                        "need more with %zu bytes for %lu bytes of data",
                        length, (unsigned long)run->data_left);
         } else {
@@ -492,6 +574,8 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
     }
 
     if (event == UCT_TCP_ZC_RX_EV_DATA) {
+        FUZZ_CHECK(!run->external, "data of the data connection in the "
+                   "stream");
         FUZZ_CHECK(msg->data == buf, "data at %+ld of the buffer",
                    (long)((const uint8_t*)msg->data - buf));
         FUZZ_CHECK(msg->length == consumed, "data of %zu bytes, consumed %zu",
@@ -535,7 +619,6 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
                    "header differs from its bytes");
         FUZZ_CHECK(msg->hdr.version == UCT_TCP_ZC_VERSION, "version %u",
                    msg->hdr.version);
-        FUZZ_CHECK(msg->hdr.reserved == 0, "reserved %u", msg->hdr.reserved);
         item.hdr = msg->hdr;
     }
 
@@ -584,6 +667,18 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
             run->peer_closed = 1;
         }
         break;
+    case UCT_TCP_ZC_RX_EV_DATA_CONN:
+        FUZZ_CHECK(run->data_port && !run->dc_announced,
+                   "data connection announced %d, data port %d",
+                   run->dc_announced, run->data_port);
+        FUZZ_CHECK(memcmp(&msg->dc, buf + sizeof(msg->hdr),
+                          sizeof(msg->dc)) == 0,
+                   "data connection header differs from its bytes");
+        FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_DATA_CONN) &&
+                   (msg->hdr.flags == 0) && (msg->dc.port != 0),
+                   "data connection header");
+        run->dc_announced = 1;
+        break;
     case UCT_TCP_ZC_RX_EV_PUT:
     case UCT_TCP_ZC_RX_EV_GET_REQ:
         FUZZ_CHECK(!run->peer_closed, "RMA request after the peer closed");
@@ -607,11 +702,17 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
             FUZZ_CHECK(msg->hdr.length == msg->rma.length,
                        "PUT length %u, RMA length %lu", msg->hdr.length,
                        (unsigned long)msg->rma.length);
+            FUZZ_CHECK(fuzz_rx_ref_data_flags(run, msg->hdr.flags,
+                                              msg->rma.length),
+                       "PUT flags 0x%x", msg->hdr.flags);
             run->in_data   = 1;
+            run->external  = !!(msg->hdr.flags & FUZZ_RX_HDR_FLAG_DATA_CONN);
             run->data_left = msg->rma.length;
         } else {
-            FUZZ_CHECK(msg->hdr.length == 0, "GET request length %u",
-                       msg->hdr.length);
+            FUZZ_CHECK((msg->hdr.length == 0) &&
+                       !(msg->hdr.flags & ~FUZZ_RX_HDR_FLAG_DEV_DEST),
+                       "GET request length %u flags 0x%x", msg->hdr.length,
+                       msg->hdr.flags);
         }
         break;
     case UCT_TCP_ZC_RX_EV_PUT_ACK:
@@ -619,15 +720,19 @@ static void fuzz_rx_check(fuzz_rx_run_t *run, const uct_tcp_zc_rx_t *before,
         FUZZ_CHECK((msg->hdr.type == ((event == UCT_TCP_ZC_RX_EV_PUT_ACK) ?
                                       UCT_TCP_ZC_MSG_PUT_ACK :
                                       UCT_TCP_ZC_MSG_RMA_ERROR)) &&
-                   (msg->hdr.am_id == 0) && (msg->hdr.length == 0),
+                   (msg->hdr.am_id == 0) && (msg->hdr.length == 0) &&
+                   (msg->hdr.flags == 0),
                    "header of answer %d", event);
         break;
     case UCT_TCP_ZC_RX_EV_GET_RESP:
         FUZZ_CHECK((msg->hdr.type == UCT_TCP_ZC_MSG_GET_RESP) &&
                    (msg->hdr.am_id == 0) &&
-                   (msg->hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH),
+                   (msg->hdr.length <= UCT_TCP_ZC_RMA_MAX_LENGTH) &&
+                   fuzz_rx_ref_data_flags(run, msg->hdr.flags,
+                                          msg->hdr.length),
                    "GET response header");
         run->in_data   = 1;
+        run->external  = !!(msg->hdr.flags & FUZZ_RX_HDR_FLAG_DATA_CONN);
         run->data_left = msg->hdr.length;
         break;
     default:
@@ -672,6 +777,7 @@ static void fuzz_rx_run_init(fuzz_rx_run_t *run, const fuzz_rx_run_t *cfg,
     if (!cfg->primed) {
         uct_tcp_zc_rx_init(&run->rx, run->accepted, run->max_am);
     }
+    run->rx.data_port = run->data_port;
 
     FUZZ_CHECK(uct_tcp_zc_rx_data_left(&run->rx) == 0, "data after init");
 }
@@ -683,15 +789,20 @@ static void fuzz_rx_run_whole(fuzz_rx_run_t *run)
     unsigned empty = 0;
     size_t consumed;
 
-    do {
+    for (;;) {
         event = fuzz_rx_parse(run, run->stream + run->pos,
                               run->stream_len - run->pos, &consumed);
         /* an empty data event ends a message: never two in a row */
         empty = ((event == UCT_TCP_ZC_RX_EV_DATA) && (consumed == 0)) ?
                 empty + 1 : 0;
         FUZZ_CHECK(empty <= 1, "no progress");
-    } while ((event != UCT_TCP_ZC_RX_EV_NONE) &&
-             (event != UCT_TCP_ZC_RX_EV_ERROR));
+        if ((event == UCT_TCP_ZC_RX_EV_NONE) && run->external) {
+            fuzz_rx_external(run);
+        } else if ((event == UCT_TCP_ZC_RX_EV_NONE) ||
+                   (event == UCT_TCP_ZC_RX_EV_ERROR)) {
+            break;
+        }
+    }
 }
 
 static uint32_t fuzz_rx_random(uint32_t *seed)
@@ -763,7 +874,10 @@ static void fuzz_rx_run_socket(fuzz_rx_run_t *run, uint32_t seed)
         }
 
         left = uct_tcp_zc_rx_data_left(&run->rx);
-        if (left > 0) {
+        if (run->external) {
+            fuzz_rx_external(run);
+            continue;
+        } else if (left > 0) {
             /* data straight to their destination */
             FUZZ_CHECK(head == tail, "need more with bytes in the buffer");
             size = fuzz_rx_piece(&seed, run->stream_len - read_pos);
@@ -886,6 +1000,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.accepted   = data[0] & 1;
     cfg.max_am     = fuzz_rx_max_am[max_am_index];
     memcpy(&seed, data + 1, sizeof(seed));
+    cfg.data_port  = !!(seed & (1u << 31));
     cfg.answers    = data + 5;
     if ((data[0] & 0x70) == 0x70) {
         fuzz_rx_prime(&cfg, max_am_index,

@@ -8,6 +8,7 @@
 #define UCT_TCP_ZC_H
 
 #include "tcp_zc_compat.h"
+#include "tcp_zc_dmrx.h"
 #include "tcp_zc_md.h"
 #include "tcp_zc_proto.h"
 #include "tcp_zc_rx.h"
@@ -124,6 +125,10 @@ enum {
     UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED, /* sockets switched to copies */
     UCT_TCP_ZC_IFACE_STAT_FALLBACK_UNSUPP, /* no kernel support */
     UCT_TCP_ZC_IFACE_STAT_REPROBE,        /* zero-copy tried again */
+    UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES,    /* sent on data connections */
+    UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES,    /* received on data connections */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES, /* of those, in the RX pool */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS,  /* RX pool tokens returned */
     UCT_TCP_ZC_IFACE_STAT_LAST
 };
 
@@ -153,6 +158,7 @@ typedef struct uct_tcp_zc_iface_config {
     unsigned                       max_rma_outstanding;
     ucs_ternary_auto_value_t       devmem;
     int                            devmem_setup;
+    ucs_ternary_auto_value_t       data_conn;
     ucs_time_t                     keepidle;
     unsigned long                  keepcnt;
     ucs_time_t                     keepintvl;
@@ -199,6 +205,11 @@ enum {
 typedef struct uct_tcp_zc_conn uct_tcp_zc_conn_t;
 
 
+/* What the iface's event set calls: the first field of each object whose
+ * socket is in it */
+typedef void (*uct_tcp_zc_event_cb_t)(void *arg, ucs_event_set_types_t events);
+
+
 /**
  * A send operation queued on a connection: not yet fully written to the
  * socket (tx queue), written and waiting for the peer's answer (answer
@@ -216,6 +227,8 @@ typedef struct uct_tcp_zc_tx {
                                          connection closed: that one */
     uct_tcp_zc_memh_t     *memh;      /* GET answer: the registration which
                                          it reads, referenced */
+    struct uct_tcp_zc_tx  *dc_tx;     /* its data, for the data connection
+                                         when its header starts */
     /* zero-copy: the connection (NULL once it closed), the last
      * MSG_ZEROCOPY id used, io_uring notifications still to come and the
      * bytes they cover, the io_uring request */
@@ -316,7 +329,25 @@ typedef struct uct_tcp_zc_conn_ops {
  * before an endpoint of this side came, or whose endpoint was destroyed while
  * the peer's still uses it.
  */
+/**
+ * A data connection (tcp_zc_dc.c): this side's to the peer's data port, or
+ * the peer's, accepted on this side's data port (unmatched until its
+ * connection announces it).
+ */
+typedef struct uct_tcp_zc_dc {
+    uct_tcp_zc_event_cb_t   event_cb;  /* first: see uct_tcp_zc_event_cb_t */
+    int                     fd;
+    uct_tcp_zc_iface_t      *iface;
+    uct_tcp_zc_conn_t       *conn;     /* NULL while unmatched */
+    ucs_list_link_t         list;      /* in the iface list of unmatched */
+    struct sockaddr_storage peer_addr;
+    ucs_event_set_types_t   events;
+    ucs_queue_head_t        tx_queue;  /* data to write */
+} uct_tcp_zc_dc_t;
+
+
 struct uct_tcp_zc_conn {
+    uct_tcp_zc_event_cb_t   event_cb;  /* first: see uct_tcp_zc_event_cb_t */
     int                     fd;
     uct_tcp_zc_conn_state_t state;
     uct_tcp_zc_iface_t      *iface;
@@ -354,6 +385,15 @@ struct uct_tcp_zc_conn {
         ucs_time_t              reprobe_time; /* when to try again */
         unsigned                reprobes; /* which found copies again */
     } zc;
+    /* data connections (tcp_zc_dc.c) */
+    struct {
+        uct_tcp_zc_dc_t     *tx;        /* this side's, to the peer */
+        uct_tcp_zc_dc_t     *rx;        /* the peer's, to this side */
+        uint16_t            peer_port;  /* the peer's data port, network
+                                           order; 0: none */
+        uint16_t            rx_port;    /* source port of the peer's, as
+                                           announced; 0: not yet */
+    } dc;
     /* this side's hello, sent first, and its bytes still to write */
     uct_tcp_zc_hello_t      hello;
     unsigned                hello_left;
@@ -390,6 +430,14 @@ struct uct_tcp_zc_ep {
 };
 
 
+/* Bytes of a devmem receive from a data connection, and its fragments */
+#define UCT_TCP_ZC_DC_SCRATCH_SIZE  (64ul * 1024)
+#define UCT_TCP_ZC_DC_FRAGS_MAX     ((UCT_TCP_ZC_DC_SCRATCH_SIZE / 4096) + 2)
+
+
+struct uct_tcp_zc_devmem_pool;
+
+
 struct uct_tcp_zc_iface {
     uct_base_iface_t            super;
     char                        if_name[IFNAMSIZ];
@@ -412,6 +460,7 @@ struct uct_tcp_zc_iface {
     uct_tcp_zc_peer_key_t       key;       /* this iface, as hellos say */
     uint64_t                    next_ep_id;
     const uct_tcp_zc_conn_ops_t *conn_ops; /* what connections tell eps */
+    uct_tcp_zc_event_cb_t       conn_event_cb; /* connections' events */
     uint8_t                     *tx_buf;    /* short/bcopy staging */
     ucs_mpool_t                 tx_mp;      /* send descriptors: headers */
     ucs_mpool_t                 tx_bcopy_mp; /* ... with a short or bcopy
@@ -452,6 +501,23 @@ struct uct_tcp_zc_iface {
         /* NIC changes of the setup mode, undone at close; NULL if none */
         struct uct_tcp_zc_ethtool_setup *setup;
     } devmem;
+    /* the data port and data connections (tcp_zc_dc.c) */
+    struct {
+        int                           enabled;  /* the iface has one */
+        int                           all_data; /* PUT data of host memory
+                                                   go there too */
+        int                           listen_fd;
+        uint16_t                      port;     /* host byte order */
+        ucs_list_link_t               unmatched; /* accepted, announced
+                                                    by no connection yet */
+        unsigned                      num_unmatched;
+        struct uct_tcp_zc_devmem_pool *pool;    /* devmem RX pool, or NULL */
+        uint8_t                       *scratch; /* linear bytes; a sink */
+        uint8_t                       *control; /* devmem cmsgs */
+        size_t                        control_len;
+        uct_tcp_zc_dmrx_frag_t        frags[UCT_TCP_ZC_DC_FRAGS_MAX];
+        uct_tcp_zc_dmrx_tokens_t      tokens;
+    } dc;
 };
 
 
@@ -545,6 +611,7 @@ void uct_tcp_zc_conn_match_insert(uct_tcp_zc_conn_t *conn,
                                   uct_tcp_zc_conn_match_t match);
 void uct_tcp_zc_conn_match_remove(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_close_fd(uct_tcp_zc_conn_t *conn);
+void uct_tcp_zc_dc_destroy(uct_tcp_zc_dc_t *dc);
 void uct_tcp_zc_conn_close(uct_tcp_zc_conn_t *conn, ucs_status_t status);
 void uct_tcp_zc_conn_release(uct_tcp_zc_conn_t *conn);
 void uct_tcp_zc_conn_free_released(uct_tcp_zc_iface_t *iface);
@@ -564,6 +631,11 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
                      const struct iovec *iov, unsigned iovcnt, int zcopy,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p);
+ucs_status_t uct_tcp_zc_conn_send_dc(uct_tcp_zc_conn_t *conn,
+                                     const void *hdr, size_t hdr_len,
+                                     uct_tcp_zc_tx_t *dc_tx,
+                                     uct_tcp_zc_tx_kind_t kind,
+                                     uct_completion_t *comp);
 ucs_status_t
 uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
                             const uct_tcp_zc_hdr_t *hdr,

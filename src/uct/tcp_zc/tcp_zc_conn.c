@@ -71,6 +71,45 @@ void uct_tcp_zc_rx_buf_release(uct_recv_desc_t *self, void *desc)
                                           release));
 }
 
+/* The parser of a new stream: the peer may send data on a data connection
+ * where this side has a data port */
+static void uct_tcp_zc_conn_rx_init(uct_tcp_zc_conn_t *conn)
+{
+    uct_tcp_zc_rx_init(&conn->rx.parser, conn->accepted,
+                       conn->iface->config.seg_size);
+    conn->rx.parser.data_port = (conn->iface->dc.port != 0);
+}
+
+void uct_tcp_zc_dc_destroy(uct_tcp_zc_dc_t *dc)
+{
+    uct_tcp_zc_tx_t *tx;
+
+    ucs_queue_for_each_extract(tx, &dc->tx_queue, queue, 1) {
+        ucs_mpool_put_inline(tx);
+    }
+
+    ucs_event_set_del(dc->iface->event_set, dc->fd);
+    close(dc->fd);
+    ucs_free(dc);
+}
+
+/* Close the data connections: what was not written of this side's is
+ * dropped with the operations it belongs to */
+static void uct_tcp_zc_conn_dc_close(uct_tcp_zc_conn_t *conn)
+{
+    if (conn->dc.tx != NULL) {
+        uct_tcp_zc_dc_destroy(conn->dc.tx);
+        conn->dc.tx = NULL;
+    }
+
+    if (conn->dc.rx != NULL) {
+        uct_tcp_zc_dc_destroy(conn->dc.rx);
+        conn->dc.rx = NULL;
+    }
+
+    conn->dc.rx_port = 0;
+}
+
 static void uct_tcp_zc_conn_list_add(uct_tcp_zc_conn_t *conn)
 {
     ucs_async_context_t *async = conn->iface->super.worker->async;
@@ -130,6 +169,7 @@ ucs_status_t uct_tcp_zc_conn_create(uct_tcp_zc_iface_t *iface, int fd,
         return UCS_ERR_NO_MEMORY;
     }
 
+    conn->event_cb = iface->conn_event_cb;
     conn->fd       = -1;
     conn->state    = UCT_TCP_ZC_CONN_IDLE;
     conn->iface    = iface;
@@ -142,8 +182,7 @@ ucs_status_t uct_tcp_zc_conn_create(uct_tcp_zc_iface_t *iface, int fd,
     ucs_queue_head_init(&conn->answer_queue);
     ucs_queue_head_init(&conn->wait_queue);
     ucs_queue_head_init(&conn->zc_queue);
-    uct_tcp_zc_rx_init(&conn->rx.parser, conn->accepted,
-                       iface->config.seg_size);
+    uct_tcp_zc_conn_rx_init(conn);
 
     if (fd != -1) {
         status = uct_tcp_zc_conn_attach_fd(conn, fd, UCT_TCP_ZC_CONN_HELLO);
@@ -219,8 +258,7 @@ void uct_tcp_zc_conn_close_fd(uct_tcp_zc_conn_t *conn)
 
     conn->events = 0;
     uct_tcp_zc_conn_rx_buf_put(conn);
-    uct_tcp_zc_rx_init(&conn->rx.parser, conn->accepted,
-                       conn->iface->config.seg_size);
+    uct_tcp_zc_conn_rx_init(conn);
 }
 
 /*
@@ -257,6 +295,7 @@ static void uct_tcp_zc_conn_close_common(uct_tcp_zc_conn_t *conn,
         }
     }
 
+    uct_tcp_zc_conn_dc_close(conn);
     conn->state  = UCT_TCP_ZC_CONN_FAILED;
     conn->events = 0;
     conn->tx_cur = NULL;

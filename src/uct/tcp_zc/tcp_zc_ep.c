@@ -9,6 +9,7 @@
 #endif
 
 #include "tcp_zc.h"
+#include "tcp_zc_dc.h"
 
 #include <uct/base/uct_iov.inl>
 #include <ucs/debug/memtrack_int.h>
@@ -327,7 +328,7 @@ uct_tcp_zc_ep_am_hdr(uct_tcp_zc_ep_t *ep, uint8_t am_id, size_t length)
     hdr->type     = UCT_TCP_ZC_MSG_AM;
     hdr->am_id    = am_id;
     hdr->version  = UCT_TCP_ZC_VERSION;
-    hdr->reserved = 0;
+    hdr->flags    = 0;
     hdr->length   = length;
     return hdr;
 }
@@ -479,7 +480,7 @@ ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
     hdr->type     = UCT_TCP_ZC_MSG_AM;
     hdr->am_id    = am_id;
     hdr->version  = UCT_TCP_ZC_VERSION;
-    hdr->reserved = 0;
+    hdr->flags    = 0;
     hdr->length   = length;
     memcpy(hdr + 1, header, header_length);
     uct_iface_trace_am(&uct_tcp_zc_ep_iface(ep)->super,
@@ -502,7 +503,7 @@ uct_tcp_zc_ep_rma_req(uct_tcp_zc_rma_req_t *req, uint8_t type,
     req->hdr.type     = type;
     req->hdr.am_id    = 0;
     req->hdr.version  = UCT_TCP_ZC_VERSION;
-    req->hdr.reserved = 0;
+    req->hdr.flags    = 0;
     req->hdr.length   = (type == UCT_TCP_ZC_MSG_PUT) ? length : 0;
     ucs_trace_data("tcp_zc %s length %zu remote_addr 0x%" PRIx64,
                    (type == UCT_TCP_ZC_MSG_PUT) ? "PUT" : "GET", length,
@@ -618,6 +619,73 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   uct_rkey_t rkey, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p);
 
+/* Whether an iov has memory of a dmabuf registration */
+static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt)
+{
+    size_t i;
+
+    for (i = 0; i < iovcnt; ++i) {
+        if ((iov[i].memh != UCT_MEM_HANDLE_NULL) &&
+            uct_tcp_zc_memh_is_dmabuf((uct_tcp_zc_memh_t*)iov[i].memh)) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+/* Open the data connection to the peer, and announce it */
+static ucs_status_t uct_tcp_zc_ep_dc_open(uct_tcp_zc_conn_t *conn)
+{
+    struct {
+        uct_tcp_zc_hdr_t    hdr;
+        uct_tcp_zc_dc_hdr_t dc;
+    } UCS_S_PACKED msg;
+    ucs_status_t status;
+    uint16_t port;
+
+    status = uct_tcp_zc_dc_connect(conn, &port);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    memset(&msg, 0, sizeof(msg));
+    msg.hdr.type    = UCT_TCP_ZC_MSG_DATA_CONN;
+    msg.hdr.version = UCT_TCP_ZC_VERSION;
+    msg.dc.port     = htons(port);
+    status          = uct_tcp_zc_conn_send(conn, &msg, sizeof(msg), NULL, 0,
+                                           0, UCT_TCP_ZC_TX_SEND, NULL, NULL);
+    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+}
+
+/* A PUT whose data go on the data connection */
+static ucs_status_t uct_tcp_zc_ep_put_dc(uct_tcp_zc_ep_t *ep,
+                                         uct_tcp_zc_rma_req_t *req,
+                                         const struct iovec *vec,
+                                         unsigned vec_cnt,
+                                         uct_completion_t *comp)
+{
+    uct_tcp_zc_conn_t *conn = ep->conn;
+    uct_tcp_zc_tx_t *dc_tx;
+    ucs_status_t status;
+
+    if (conn->dc.tx == NULL) {
+        status = uct_tcp_zc_ep_dc_open(conn);
+        if (status != UCS_OK) {
+            return status;
+        }
+    }
+
+    dc_tx = uct_tcp_zc_dc_tx_get(conn->iface, vec, vec_cnt);
+    if (dc_tx == NULL) {
+        return UCS_ERR_NO_MEMORY;
+    }
+
+    req->hdr.flags = UCT_TCP_ZC_HDR_FLAG_DATA_CONN;
+    return uct_tcp_zc_conn_send_dc(conn, req, sizeof(*req), dc_tx,
+                                   UCT_TCP_ZC_TX_PUT, comp);
+}
+
 /* The parts of a PUT or GET zcopy complete the user's completion once */
 typedef struct uct_tcp_zc_rma_parts {
     uct_completion_t super;  /* counts the parts */
@@ -643,7 +711,7 @@ static ucs_status_t
 uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
                         const struct iovec *vec, unsigned vec_cnt,
                         size_t length, uint64_t remote_addr, uct_rkey_t rkey,
-                        uct_completion_t *comp)
+                        int dc, uct_completion_t *comp)
 {
     size_t num_parts = ucs_max(ucs_div_round_up(length,
                                                 UCT_TCP_ZC_RMA_SEG_SIZE), 1);
@@ -676,9 +744,12 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
         if (type == UCT_TCP_ZC_MSG_PUT) {
             uct_tcp_zc_ep_rma_req(&req, type, remote_addr + offset, rkey,
                                   part);
-            status = uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req), slice,
-                                          slice_cnt, 1, UCT_TCP_ZC_TX_PUT,
-                                          part_comp, NULL);
+            status = dc ? uct_tcp_zc_ep_put_dc(ep, &req, slice, slice_cnt,
+                                               part_comp) :
+                          uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req),
+                                               slice, slice_cnt, 1,
+                                               UCT_TCP_ZC_TX_PUT, part_comp,
+                                               NULL);
         } else {
             status = uct_tcp_zc_ep_get(ep, slice, slice_cnt, part,
                                        remote_addr + offset, rkey, part_comp,
@@ -713,6 +784,7 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     ucs_status_t status;
     unsigned vec_cnt;
     size_t length;
+    int dc;
 
     status = uct_tcp_zc_ep_rma_zcopy_start(ep, iov, iovcnt, vec, &vec_cnt,
                                            &length);
@@ -722,9 +794,14 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     UCT_TL_EP_STAT_OP(&ep->super, PUT, ZCOPY, length);
 
-    /* completes when the target acknowledges the data */
+    /* completes when the target acknowledges the data; data from or to
+     * device memory go on the data connection, where the peer has one */
+    dc = uct_tcp_zc_dc_wanted(ep->conn, uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt),
+                              ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ?
+                              0 : ((const uct_tcp_zc_rkey_t*)rkey)->key,
+                              length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_PUT, vec, vec_cnt,
-                                   length, remote_addr, rkey, comp);
+                                   length, remote_addr, rkey, dc, comp);
 }
 
 static ucs_status_t
@@ -809,7 +886,7 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
-                                   length, remote_addr, rkey, comp);
+                                   length, remote_addr, rkey, 0, comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,

@@ -9,6 +9,7 @@
 #endif
 
 #include "tcp_zc.h"
+#include "tcp_zc_dc.h"
 
 #include <uct/tcp/tcp.h>
 #include <ucs/async/async.h>
@@ -47,7 +48,11 @@ static ucs_stats_class_t uct_tcp_zc_iface_stats_class = {
         [UCT_TCP_ZC_IFACE_STAT_FALLBACK_BUSY]   = "fallback_busy",
         [UCT_TCP_ZC_IFACE_STAT_FALLBACK_COPIED] = "fallback_copied",
         [UCT_TCP_ZC_IFACE_STAT_FALLBACK_UNSUPP] = "fallback_unsupported",
-        [UCT_TCP_ZC_IFACE_STAT_REPROBE]         = "reprobe"
+        [UCT_TCP_ZC_IFACE_STAT_REPROBE]         = "reprobe",
+        [UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES]     = "data_conn_tx_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES]     = "data_conn_rx_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES] = "devmem_rx_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS]   = "devmem_tokens"
     }
 };
 #endif
@@ -107,6 +112,16 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "fails. Needs CAP_NET_ADMIN.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, devmem_setup),
      UCS_CONFIG_TYPE_BOOL},
+
+    {"DATA_CONN", "auto",
+     "Payload-only data connections for PUT data from or to device memory\n"
+     "(dmabuf registrations), beside each connection: a peer which sends such\n"
+     "data opens one to this iface's data port. auto: where devmem receive is\n"
+     "on, which steers the data port into the RX pool; y: also without\n"
+     "devmem, and PUT data of host memory of at least 4 KiB go there too, so\n"
+     "that bulk data never delay the messages of the connection; n: never.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, data_conn),
+     UCS_CONFIG_TYPE_TERNARY_AUTO},
 
     {"NODELAY", "y",
      "Set TCP_NODELAY on data sockets: send small messages at once.",
@@ -580,6 +595,12 @@ static void uct_tcp_zc_iface_accept(int id, ucs_event_set_types_t events,
     }
 }
 
+static void uct_tcp_zc_iface_conn_events(void *arg,
+                                         ucs_event_set_types_t events)
+{
+    uct_tcp_zc_conn_handle_events(arg, events);
+}
+
 static void uct_tcp_zc_iface_handle_events(void *callback_data,
                                            ucs_event_set_types_t events,
                                            void *arg)
@@ -594,7 +615,8 @@ static void uct_tcp_zc_iface_handle_events(void *callback_data,
         return;
     }
 
-    uct_tcp_zc_conn_handle_events(callback_data, events);
+    /* a connection, or a data connection */
+    (*(uct_tcp_zc_event_cb_t*)callback_data)(callback_data, events);
 }
 
 static unsigned uct_tcp_zc_iface_progress(uct_iface_h tl_iface)
@@ -999,6 +1021,7 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     ucs_list_head_init(&self->conn_graveyard);
     self->next_ep_id = 1;
     self->conn_ops   = &uct_tcp_zc_ep_conn_ops;
+    self->conn_event_cb = uct_tcp_zc_iface_conn_events;
 
     status = uct_tcp_zc_iface_sockopts_init(self, config);
     if (status != UCS_OK) {
@@ -1090,15 +1113,25 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_close_listen;
     }
 
-    status = uct_tcp_zc_devmem_init(self, config->devmem,
-                                    config->devmem_setup);
+    self->dc.pool = NULL;
+    status        = uct_tcp_zc_devmem_init(self, config->devmem,
+                                           config->devmem_setup);
     if (status != UCS_OK) {
         goto err_close_listen;
     }
 
+    self->dc.enabled  = (config->data_conn == UCS_YES) ||
+                        ((config->data_conn == UCS_AUTO) &&
+                         (self->dc.pool != NULL));
+    self->dc.all_data = (config->data_conn == UCS_YES);
+    status           = uct_tcp_zc_dc_iface_init(self);
+    if (status != UCS_OK) {
+        goto err_devmem_cleanup;
+    }
+
     status = ucs_sys_fcntl_modfl(self->listen_fd, O_NONBLOCK, 0);
     if (status != UCS_OK) {
-        goto err_close_listen;
+        goto err_dc_cleanup;
     }
 
     status = ucs_async_set_event_handler(self->super.worker->async->mode,
@@ -1108,16 +1141,19 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
                                          uct_tcp_zc_iface_accept, self,
                                          self->super.worker->async);
     if (status != UCS_OK) {
-        goto err_close_listen;
+        goto err_dc_cleanup;
     }
 
     ucs_debug("tcp_zc: iface %p on %s listens on port %u", self,
               self->if_name, self->listen_port);
     return UCS_OK;
 
+err_dc_cleanup:
+    uct_tcp_zc_dc_iface_cleanup(self);
+err_devmem_cleanup:
+    uct_tcp_zc_devmem_cleanup(self);
 err_close_listen:
     ucs_conn_match_cleanup(&self->conn_match);
-    uct_tcp_zc_devmem_cleanup(self);
     if (self->zc.uring != NULL) {
         uct_tcp_zc_uring_destroy(self->zc.uring);
     }
@@ -1153,6 +1189,7 @@ static UCS_CLASS_CLEANUP_FUNC(uct_tcp_zc_iface_t)
 
     uct_tcp_zc_conn_destroy_all(self);
     uct_tcp_zc_conn_free_released(self);
+    uct_tcp_zc_dc_iface_cleanup(self);
     ucs_conn_match_cleanup(&self->conn_match);
 
     uct_tcp_zc_iface_zcopy_cleanup(self);

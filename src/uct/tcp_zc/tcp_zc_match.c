@@ -34,6 +34,7 @@ static void uct_tcp_zc_conn_hello_init(uct_tcp_zc_conn_t *conn,
     conn->hello.flags     = flags;
     conn->hello.sa_family = key->sa_family;
     conn->hello.port      = key->port;
+    conn->hello.data_port = htons(conn->iface->dc.port);
     conn->hello.conn_id   = (status == UCT_TCP_ZC_HELLO_CONNECT) ?
                             conn->conn_id : 0;
     memcpy(conn->hello.addr, key->addr, sizeof(conn->hello.addr));
@@ -405,6 +406,8 @@ static int uct_tcp_zc_conn_rx_hello(uct_tcp_zc_conn_t *conn,
         return -1;
     }
 
+    /* where the data of device memory go */
+    conn->dc.peer_port = hello->data_port;
     return conn->accepted ? uct_tcp_zc_conn_rx_hello_connect(conn, hello) :
                             uct_tcp_zc_conn_rx_hello_answer(conn, hello);
 }

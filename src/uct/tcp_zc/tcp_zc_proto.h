@@ -33,14 +33,24 @@
  * connection of the side with the lower address stays). Requests follow only
  * once the connection is accepted.
  *
- * Every message starts with uct_tcp_zc_hdr_t; PUT and GET carry a second,
- * type-specific header. All fields are in host byte order: both sides of a
+ * An iface with device memory TCP receive (devmem) has a data port too, which
+ * its hello names, and the NIC steers every connection to it into device
+ * memory: a peer which sends it PUT data or GET responses from or to device
+ * memory opens one data connection per connection to that port, says so on
+ * the connection (DATA_CONN, with the data connection's source port), and
+ * sends those data on it, in the order of their headers on the connection,
+ * where a header flag says that the data come on the data connection. A data
+ * connection carries such data only: with header split the NIC puts all of
+ * its payload into device memory, where this side cannot parse headers.
+ *
+ * Every message starts with uct_tcp_zc_hdr_t; PUT, GET and DATA_CONN carry a
+ * second, type-specific header. All fields are in host byte order: both sides of a
  * connection run on the same architecture (UCX does not mix byte orders).
  */
 
 
 /* Protocol version, carried in the hello and in every message header */
-#define UCT_TCP_ZC_VERSION 2
+#define UCT_TCP_ZC_VERSION 3
 #define UCT_TCP_ZC_MAGIC   0x317a6370637475ull /* "utcpcz1" */
 
 
@@ -56,6 +66,9 @@ typedef enum {
     UCT_TCP_ZC_MSG_EP_CLOSED = 8, /* the sender has no endpoint on this
                                      connection any more: no more requests
                                      from it, it still answers */
+    UCT_TCP_ZC_MSG_DATA_CONN = 9, /* data connection header: the sender's
+                                     data connection to the receiver's data
+                                     port; no answer */
     UCT_TCP_ZC_MSG_LAST
 } uct_tcp_zc_msg_type_t;
 
@@ -93,7 +106,8 @@ typedef struct UCS_S_PACKED uct_tcp_zc_hello {
     uint8_t  sa_family; /* address family of the sender's iface */
     uint16_t port;      /* listener port of the sender's iface, network
                            order */
-    uint16_t reserved;
+    uint16_t data_port; /* devmem data port of the sender's iface, network
+                           order; 0: none */
     uint64_t conn_id;   /* connecting side: which endpoint pair */
     uint8_t  addr[16];  /* IP address of the sender's iface */
 } uct_tcp_zc_hello_t;
@@ -108,9 +122,27 @@ typedef struct UCS_S_PACKED uct_tcp_zc_hdr {
     uint8_t  type;    /* uct_tcp_zc_msg_type_t */
     uint8_t  am_id;   /* active message id, 0 for other types */
     uint8_t  version; /* UCT_TCP_ZC_VERSION */
-    uint8_t  reserved;
-    uint32_t length;  /* bytes of data which follow the header(s) */
+    uint8_t  flags;   /* UCT_TCP_ZC_HDR_FLAG_xx */
+    uint32_t length;  /* bytes of data of the message */
 } uct_tcp_zc_hdr_t;
+
+
+/* Message header flags */
+enum {
+    /* PUT, GET_RESP: the data come on the sender's data connection to the
+     * receiver, not after the header(s); only to a peer with a data port */
+    UCT_TCP_ZC_HDR_FLAG_DATA_CONN   = UCS_BIT(0),
+    /* GET_REQ: the destination of the data is device memory */
+    UCT_TCP_ZC_HDR_FLAG_DEVICE_DEST = UCS_BIT(1)
+};
+
+
+/* Follows uct_tcp_zc_hdr_t of DATA_CONN */
+typedef struct UCS_S_PACKED uct_tcp_zc_dc_hdr {
+    uint16_t port;        /* source port of the data connection, network
+                             order */
+    uint16_t reserved[3];
+} uct_tcp_zc_dc_hdr_t;
 
 
 /* Follows uct_tcp_zc_hdr_t of PUT and GET_REQ */

@@ -19,6 +19,9 @@ void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int accepted, size_t max_am)
     rx->state        = UCT_TCP_ZC_RX_HELLO;
     rx->accepted     = accepted;
     rx->peer_closed  = 0;
+    rx->data_port    = 0;
+    rx->data_conn    = 0;
+    rx->external     = 0;
     rx->max_am       = max_am;
     rx->remaining    = 0;
     rx->answers_owed = 0;
@@ -80,8 +83,6 @@ uct_tcp_zc_rx_parse_hello(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
     } else if ((hello->flags & ~UCT_TCP_ZC_HELLO_FLAG_TO_EP) ||
                (!rx->accepted && (hello->flags != 0))) {
         return uct_tcp_zc_rx_error(rx, msg, "hello flags");
-    } else if (hello->reserved != 0) {
-        return uct_tcp_zc_rx_error(rx, msg, "hello reserved field");
     }
 
     /* a refusal ends the stream */
@@ -92,12 +93,23 @@ uct_tcp_zc_rx_parse_hello(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
     return UCT_TCP_ZC_RX_EV_HELLO;
 }
 
-/* Data of a PUT or GET response follow */
+/* Data of a PUT or GET response follow, on this connection or (flag) on
+ * the peer's data connection */
 static uct_tcp_zc_rx_event_t
 uct_tcp_zc_rx_data_begin(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
                          size_t consumed, uint64_t length,
                          uct_tcp_zc_rx_event_t event)
 {
+    if (msg->hdr.flags & ~UCT_TCP_ZC_HDR_FLAG_DATA_CONN) {
+        return uct_tcp_zc_rx_error(rx, msg, "header flags");
+    }
+
+    rx->external = !!(msg->hdr.flags & UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+    if (rx->external && (!rx->data_conn || (length == 0))) {
+        /* no data connection to take them from, or nothing to take */
+        return uct_tcp_zc_rx_error(rx, msg, "data on the data connection");
+    }
+
     rx->state     = UCT_TCP_ZC_RX_DATA;
     rx->remaining = length;
     msg->consumed = consumed;
@@ -131,6 +143,8 @@ uct_tcp_zc_rx_parse_rma(uct_tcp_zc_rx_t *rx, const void *buf, size_t length,
     if (hdr->type == UCT_TCP_ZC_MSG_GET_REQ) {
         if (hdr->length != 0) {
             return uct_tcp_zc_rx_error(rx, msg, "GET request length");
+        } else if (hdr->flags & ~UCT_TCP_ZC_HDR_FLAG_DEVICE_DEST) {
+            return uct_tcp_zc_rx_error(rx, msg, "header flags");
         }
 
         ++rx->answers_owed;
@@ -152,12 +166,42 @@ static uct_tcp_zc_rx_event_t
 uct_tcp_zc_rx_parse_empty(uct_tcp_zc_rx_t *rx, uct_tcp_zc_rx_msg_t *msg,
                           uct_tcp_zc_rx_event_t event, const char *error)
 {
-    if ((msg->hdr.am_id != 0) || (msg->hdr.length != 0)) {
+    if ((msg->hdr.am_id != 0) || (msg->hdr.length != 0) ||
+        (msg->hdr.flags != 0)) {
         return uct_tcp_zc_rx_error(rx, msg, error);
     }
 
     msg->consumed = sizeof(msg->hdr);
     return event;
+}
+
+/* The peer's data connection to this side's data port: once */
+static uct_tcp_zc_rx_event_t
+uct_tcp_zc_rx_parse_data_conn(uct_tcp_zc_rx_t *rx, const void *buf,
+                              size_t length, uct_tcp_zc_rx_msg_t *msg)
+{
+    uct_tcp_zc_dc_hdr_t *dc = &msg->dc;
+    size_t consumed         = sizeof(msg->hdr) + sizeof(*dc);
+
+    if ((msg->hdr.am_id != 0) || (msg->hdr.length != 0) ||
+        (msg->hdr.flags != 0)) {
+        return uct_tcp_zc_rx_error(rx, msg, "data connection header");
+    } else if (!rx->data_port || rx->data_conn) {
+        return uct_tcp_zc_rx_error(rx, msg, "data connection without a "
+                                            "data port, or a second one");
+    } else if (length < consumed) {
+        return UCT_TCP_ZC_RX_EV_NONE;
+    }
+
+    memcpy(dc, UCS_PTR_BYTE_OFFSET(buf, sizeof(msg->hdr)), sizeof(*dc));
+    if ((dc->port == 0) || (dc->reserved[0] != 0) ||
+        (dc->reserved[1] != 0) || (dc->reserved[2] != 0)) {
+        return uct_tcp_zc_rx_error(rx, msg, "data connection port");
+    }
+
+    rx->data_conn = 1;
+    msg->consumed = consumed;
+    return UCT_TCP_ZC_RX_EV_DATA_CONN;
 }
 
 static uct_tcp_zc_rx_event_t
@@ -173,7 +217,9 @@ uct_tcp_zc_rx_parse_request(uct_tcp_zc_rx_t *rx, const void *buf,
 
     switch (hdr->type) {
     case UCT_TCP_ZC_MSG_AM:
-        if (hdr->am_id >= UCT_AM_ID_MAX) {
+        if (hdr->flags != 0) {
+            return uct_tcp_zc_rx_error(rx, msg, "header flags");
+        } else if (hdr->am_id >= UCT_AM_ID_MAX) {
             return uct_tcp_zc_rx_error(rx, msg, "am_id");
         } else if (hdr->length > rx->max_am) {
             return uct_tcp_zc_rx_error(rx, msg, "active message length");
@@ -208,7 +254,8 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
     case UCT_TCP_ZC_RX_HELLO:
         return uct_tcp_zc_rx_parse_hello(rx, buf, length, msg);
     case UCT_TCP_ZC_RX_DATA:
-        if ((length == 0) && (rx->remaining > 0)) {
+        if (((length == 0) && (rx->remaining > 0)) || rx->external) {
+            /* the data come from the socket, or the data connection */
             return UCT_TCP_ZC_RX_EV_NONE;
         }
 
@@ -231,8 +278,6 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
     memcpy(&msg->hdr, buf, sizeof(msg->hdr));
     if (msg->hdr.version != UCT_TCP_ZC_VERSION) {
         return uct_tcp_zc_rx_error(rx, msg, "header version");
-    } else if (msg->hdr.reserved != 0) {
-        return uct_tcp_zc_rx_error(rx, msg, "header reserved field");
     }
 
     switch (msg->hdr.type) {
@@ -242,6 +287,9 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
     case UCT_TCP_ZC_MSG_KEEPALIVE:
     case UCT_TCP_ZC_MSG_EP_CLOSED:
         return uct_tcp_zc_rx_parse_request(rx, buf, length, msg);
+    case UCT_TCP_ZC_MSG_DATA_CONN:
+        /* for requests and answers: also after EP_CLOSED */
+        return uct_tcp_zc_rx_parse_data_conn(rx, buf, length, msg);
     case UCT_TCP_ZC_MSG_PUT_ACK:
         return uct_tcp_zc_rx_parse_empty(rx, msg, UCT_TCP_ZC_RX_EV_PUT_ACK,
                                          "PUT acknowledgement header");
@@ -270,7 +318,8 @@ int uct_tcp_zc_rx_data_consumed(uct_tcp_zc_rx_t *rx, size_t length)
         return 0;
     }
 
-    rx->state = UCT_TCP_ZC_RX_HDR;
+    rx->state    = UCT_TCP_ZC_RX_HDR;
+    rx->external = 0;
     return 1;
 }
 

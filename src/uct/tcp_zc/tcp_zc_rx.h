@@ -29,7 +29,11 @@
  * flagged, or the socket code reads them straight to their destination and
  * reports that with uct_tcp_zc_rx_data_consumed(). Every PUT and GET response
  * is followed by data events ending with a last one, even when it has no
- * data.
+ * data. Where the header says that the data come on the peer's data
+ * connection (only where this side has a data port: rx->data_port), the
+ * parser waits (UCT_TCP_ZC_RX_EV_NONE, nothing consumed) until the socket
+ * code reported all of them consumed from there, so that the messages after
+ * it are handled in order.
  *
  * The parser counts the requests which this side owes an answer (PUT, GET
  * request); the socket code reports each answer fully written with
@@ -63,6 +67,7 @@ typedef enum {
     UCT_TCP_ZC_RX_EV_GET_REQ,   /* GET request: msg->hdr, msg->rma */
     UCT_TCP_ZC_RX_EV_KEEPALIVE, /* keepalive probe */
     UCT_TCP_ZC_RX_EV_EP_CLOSED, /* no more requests from the peer */
+    UCT_TCP_ZC_RX_EV_DATA_CONN, /* the peer's data connection: msg->dc */
     UCT_TCP_ZC_RX_EV_PUT_ACK,   /* answer to a PUT */
     UCT_TCP_ZC_RX_EV_GET_RESP,  /* answer to a GET: msg->hdr; data follow */
     UCT_TCP_ZC_RX_EV_RMA_ERROR, /* answer to a PUT or GET: failed */
@@ -77,6 +82,11 @@ typedef struct uct_tcp_zc_rx {
     int                   accepted;   /* the peer connected: its hello is a
                                          connecting one, else an answer */
     int                   peer_closed; /* EP_CLOSED came: no more requests */
+    int                   data_port;  /* this side has a data port: the
+                                         peer may use a data connection */
+    int                   data_conn;  /* DATA_CONN came */
+    int                   external;   /* DATA: the data come on the data
+                                         connection */
     size_t                max_am;     /* largest active message payload */
     uint64_t              remaining;  /* DATA: bytes still to come */
     unsigned              answers_owed; /* requests not answered yet */
@@ -88,6 +98,7 @@ typedef struct uct_tcp_zc_rx_msg {
     uct_tcp_zc_hdr_t         hdr;
     uct_tcp_zc_hello_t       hello;
     uct_tcp_zc_rma_hdr_t     rma;
+    uct_tcp_zc_dc_hdr_t      dc;
     const void               *data;   /* AM payload or DATA bytes */
     size_t                   length;  /* of data */
     int                      last;    /* DATA: no more data of the message */
@@ -105,6 +116,8 @@ typedef struct uct_tcp_zc_rx_msg {
  * @param max_am      Largest active message payload; the caller's buffer
  *                    must hold a message header and the larger of this many
  *                    bytes and an RMA header (and a hello).
+ *
+ * rx->data_port is 0: set it where this side has a data port.
  */
 void uct_tcp_zc_rx_init(uct_tcp_zc_rx_t *rx, int accepted, size_t max_am);
 
@@ -127,7 +140,8 @@ uct_tcp_zc_rx_event_t uct_tcp_zc_rx_parse(uct_tcp_zc_rx_t *rx,
 
 
 /**
- * Account data which the caller received straight to its destination.
+ * Account data which the caller received straight to its destination, or
+ * from the data connection.
  *
  * @param rx      Parser state, in UCT_TCP_ZC_RX_DATA.
  * @param length  Bytes received, at most uct_tcp_zc_rx_data_left().
@@ -143,6 +157,16 @@ int uct_tcp_zc_rx_data_consumed(uct_tcp_zc_rx_t *rx, size_t length);
 static inline uint64_t uct_tcp_zc_rx_data_left(const uct_tcp_zc_rx_t *rx)
 {
     return (rx->state == UCT_TCP_ZC_RX_DATA) ? rx->remaining : 0;
+}
+
+
+/**
+ * @return Whether the data of the current message come on the data
+ *         connection.
+ */
+static inline int uct_tcp_zc_rx_data_external(const uct_tcp_zc_rx_t *rx)
+{
+    return (rx->state == UCT_TCP_ZC_RX_DATA) && rx->external;
 }
 
 

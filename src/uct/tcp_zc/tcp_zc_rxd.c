@@ -9,6 +9,7 @@
 #endif
 
 #include "tcp_zc.h"
+#include "tcp_zc_dc.h"
 
 #include <ucs/sys/string.h>
 #include <sys/socket.h>
@@ -261,6 +262,52 @@ static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
     }
 }
 
+/*
+ * Data of a PUT or GET response from the peer's data connection, as
+ * uct_tcp_zc_conn_rx_direct() from the socket.
+ */
+static int uct_tcp_zc_conn_rx_external(uct_tcp_zc_conn_t *conn)
+{
+    struct iovec *iov = NULL;
+    ssize_t ret;
+    int err;
+
+    for (;;) {
+        if (!conn->rx.discard && !uct_tcp_zc_conn_rx_lock(conn)) {
+            continue;
+        }
+
+        if (conn->rx.discard) {
+            ret = uct_tcp_zc_dc_recv(conn, NULL,
+                                     uct_tcp_zc_rx_data_left(
+                                             &conn->rx.parser));
+        } else {
+            iov = uct_tcp_zc_conn_rx_iov(conn);
+            ret = uct_tcp_zc_dc_recv(conn, iov->iov_base,
+                                     ucs_min(iov->iov_len,
+                                             uct_tcp_zc_rx_data_left(
+                                                     &conn->rx.parser)));
+            err = errno;
+            uct_tcp_zc_conn_rx_unlock(conn);
+            errno = err;
+        }
+
+        ret = uct_tcp_zc_conn_recv_result(conn, ret);
+        if (ret <= 0) {
+            return (int)ret;
+        }
+
+        if (!conn->rx.discard) {
+            iov->iov_base = UCS_PTR_BYTE_OFFSET(iov->iov_base, ret);
+            iov->iov_len -= ret;
+        }
+
+        if (uct_tcp_zc_rx_data_consumed(&conn->rx.parser, ret)) {
+            return 1;
+        }
+    }
+}
+
 /* Response data of a GET arrived: complete the head of the wait queue */
 static void uct_tcp_zc_conn_get_done(uct_tcp_zc_conn_t *conn)
 {
@@ -503,6 +550,9 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn,
                                                                         -1;
     case UCT_TCP_ZC_RX_EV_KEEPALIVE:
         return 1;
+    case UCT_TCP_ZC_RX_EV_DATA_CONN:
+        uct_tcp_zc_dc_announced(conn, msg.dc.port);
+        return 1;
     case UCT_TCP_ZC_RX_EV_EP_CLOSED:
         ucs_debug("tcp_zc conn %p fd %d: the peer's endpoint closed", conn,
                   conn->fd);
@@ -548,8 +598,11 @@ static int uct_tcp_zc_conn_rx_handle(uct_tcp_zc_conn_t *conn,
         }
 
         if (uct_tcp_zc_rx_data_left(&conn->rx.parser) > 0) {
-            /* the buffer is empty and data follow */
-            done = uct_tcp_zc_conn_rx_direct(conn);
+            /* the buffer is empty and data follow, or the data come on
+             * the data connection while messages wait in the buffer */
+            done = uct_tcp_zc_rx_data_external(&conn->rx.parser) ?
+                   uct_tcp_zc_conn_rx_external(conn) :
+                   uct_tcp_zc_conn_rx_direct(conn);
             if (done <= 0) {
                 return done;
             } else if (uct_tcp_zc_conn_rx_data_done(conn) < 0) {

@@ -46,8 +46,8 @@ ssize_t uct_tcp_zc_socket_sendv(int fd, const struct iovec *iov,
     return ret;
 }
 
-/* Read from the socket into the buffer; returns bytes read, 0 if none is
- * available, or -1 if the connection failed (and maybe was freed) */
+/* Read from the socket into the buffer, as recv() without blocking: bytes
+ * read, 0 if the peer closed, -1 with errno (EAGAIN: nothing to read) */
 ssize_t uct_tcp_zc_socket_recv(int fd, void *buf, size_t length)
 {
     ssize_t ret;

@@ -23,6 +23,10 @@ void uct_tcp_zc_tx_free(uct_tcp_zc_iface_t *iface, uct_tcp_zc_tx_t *tx)
     if (tx->memh != NULL) {
         uct_tcp_zc_md_access_put(uct_tcp_zc_iface_md(iface), tx->memh);
     }
+    if (tx->dc_tx != NULL) {
+        /* its header never started */
+        ucs_mpool_put_inline(tx->dc_tx);
+    }
     ucs_free(tx->bounce);
     ucs_mpool_put_inline(tx);
 }

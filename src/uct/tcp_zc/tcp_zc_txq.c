@@ -9,6 +9,7 @@
 #endif
 
 #include "tcp_zc.h"
+#include "tcp_zc_dc.h"
 
 
 /*
@@ -97,6 +98,12 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_next(uct_tcp_zc_conn_t *conn)
         }
     } else {
         return NULL;
+    }
+
+    if (ucs_unlikely(tx->dc_tx != NULL)) {
+        /* its data go on the data connection, in header order */
+        uct_tcp_zc_dc_push(conn->dc.tx, tx->dc_tx);
+        tx->dc_tx = NULL;
     }
 
     conn->tx_cur = tx;
@@ -218,6 +225,7 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
     tx->status         = UCS_OK;
     tx->owner          = NULL;
     tx->memh           = NULL;
+    tx->dc_tx          = NULL;
     tx->conn           = conn;
     tx->zc_notifs      = 0;
     tx->zc_notif_bytes = 0;
@@ -389,6 +397,37 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
         *tx_p = tx;
     }
     return UCS_INPROGRESS;
+}
+
+/**
+ * Send a message whose data go on this side's data connection (dc_tx, which
+ * this takes): they are queued there when the header starts on conn.
+ */
+ucs_status_t uct_tcp_zc_conn_send_dc(uct_tcp_zc_conn_t *conn,
+                                     const void *hdr, size_t hdr_len,
+                                     uct_tcp_zc_tx_t *dc_tx,
+                                     uct_tcp_zc_tx_kind_t kind,
+                                     uct_completion_t *comp)
+{
+    uct_tcp_zc_tx_t *tx = NULL;
+    ucs_status_t status;
+
+    ucs_assert(!uct_tcp_zc_tx_is_send(kind));
+    if (uct_tcp_zc_conn_can_write(conn, kind)) {
+        uct_tcp_zc_dc_push(conn->dc.tx, dc_tx);
+        return uct_tcp_zc_conn_send(conn, hdr, hdr_len, NULL, 0, 0, kind,
+                                    comp, NULL);
+    }
+
+    status = uct_tcp_zc_conn_send(conn, hdr, hdr_len, NULL, 0, 0, kind, comp,
+                                  &tx);
+    if (UCS_STATUS_IS_ERR(status)) {
+        ucs_mpool_put_inline(dc_tx);
+        return status;
+    }
+
+    tx->dc_tx = dc_tx;
+    return status;
 }
 
 /* Answer a request of the peer; UCS_OK if sent or queued */

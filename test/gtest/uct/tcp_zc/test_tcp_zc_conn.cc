@@ -106,6 +106,53 @@ protected:
         }
     }
 
+    /* PUT and GET of 16 MiB each, both ways at once on one pair */
+    void check_requests_both_ways()
+    {
+        static const size_t size = 16 * UCS_MBYTE + 5;
+        region_t put_src_s, put_dst_r, get_dst_s, get_src_r;
+        region_t put_src_r, put_dst_s, get_dst_r, get_src_s;
+        uct_completion_t comp[4];
+
+        uct_ep_h ep_s = create_ep_from(m_sender, m_receiver);
+        uct_ep_h ep_r = create_ep_from(m_receiver, m_sender);
+
+        region_init(&put_src_s, size, 0x11);
+        region_init(&put_dst_r, size, 0);
+        region_init(&get_dst_s, size, 0);
+        region_init(&get_src_r, size, 0x22);
+        region_init(&put_src_r, size, 0x33);
+        region_init(&put_dst_s, size, 0);
+        region_init(&get_dst_r, size, 0);
+        region_init(&get_src_s, size, 0x44);
+        put_src_s.buffer[size - 1] = 0xaa;
+        get_src_r.buffer[size - 1] = 0xbb;
+
+        rma_start(uct_ep_put_zcopy, ep_s, &put_src_s, &put_dst_r, &comp[0]);
+        rma_start(uct_ep_put_zcopy, ep_r, &put_src_r, &put_dst_s, &comp[1]);
+        rma_start(uct_ep_get_zcopy, ep_s, &get_dst_s, &get_src_r, &comp[2]);
+        rma_start(uct_ep_get_zcopy, ep_r, &get_dst_r, &get_src_s, &comp[3]);
+        ASSERT_TRUE(wait_for([&]() {
+            return (comp[0].count == 0) && (comp[1].count == 0) &&
+                   (comp[2].count == 0) && (comp[3].count == 0);
+        }, 120.0));
+
+        for (int i = 0; i < 4; ++i) {
+            EXPECT_EQ(UCS_OK, comp[i].status) << i;
+        }
+        EXPECT_TRUE(put_src_s.buffer == put_dst_r.buffer);
+        EXPECT_TRUE(put_src_r.buffer == put_dst_s.buffer);
+        EXPECT_TRUE(get_src_r.buffer == get_dst_s.buffer);
+        EXPECT_TRUE(get_src_s.buffer == get_dst_r.buffer);
+        EXPECT_EQ(1u, num_conns(m_sender));
+
+        region_t *regions[] = {&put_src_s, &put_dst_r, &get_dst_s, &get_src_r,
+                               &put_src_r, &put_dst_s, &get_dst_r, &get_src_s};
+        for (size_t i = 0; i < ucs_static_array_size(regions); ++i) {
+            region_cleanup(regions[i]);
+        }
+    }
+
     /* a raw listener which answers a connection with a hello of the given
      * version (0: closes after reading the hello, as a peer of protocol
      * version 1 does); returns its port, the child process in *pid_p */
@@ -263,48 +310,7 @@ UCS_TEST_F(test_tcp_zc_conn, connect_to_ep)
  * limit each, over one connection: all complete, the data is right */
 UCS_TEST_F(test_tcp_zc_conn, requests_both_ways)
 {
-    static const size_t size = 16 * UCS_MBYTE + 5;
-    region_t put_src_s, put_dst_r, get_dst_s, get_src_r;
-    region_t put_src_r, put_dst_s, get_dst_r, get_src_s;
-    uct_completion_t comp[4];
-
-    uct_ep_h ep_s = create_ep_from(m_sender, m_receiver);
-    uct_ep_h ep_r = create_ep_from(m_receiver, m_sender);
-
-    region_init(&put_src_s, size, 0x11);
-    region_init(&put_dst_r, size, 0);
-    region_init(&get_dst_s, size, 0);
-    region_init(&get_src_r, size, 0x22);
-    region_init(&put_src_r, size, 0x33);
-    region_init(&put_dst_s, size, 0);
-    region_init(&get_dst_r, size, 0);
-    region_init(&get_src_s, size, 0x44);
-    put_src_s.buffer[size - 1] = 0xaa;
-    get_src_r.buffer[size - 1] = 0xbb;
-
-    rma_start(uct_ep_put_zcopy, ep_s, &put_src_s, &put_dst_r, &comp[0]);
-    rma_start(uct_ep_put_zcopy, ep_r, &put_src_r, &put_dst_s, &comp[1]);
-    rma_start(uct_ep_get_zcopy, ep_s, &get_dst_s, &get_src_r, &comp[2]);
-    rma_start(uct_ep_get_zcopy, ep_r, &get_dst_r, &get_src_s, &comp[3]);
-    ASSERT_TRUE(wait_for([&]() {
-        return (comp[0].count == 0) && (comp[1].count == 0) &&
-               (comp[2].count == 0) && (comp[3].count == 0);
-    }, 120.0));
-
-    for (int i = 0; i < 4; ++i) {
-        EXPECT_EQ(UCS_OK, comp[i].status) << i;
-    }
-    EXPECT_TRUE(put_src_s.buffer == put_dst_r.buffer);
-    EXPECT_TRUE(put_src_r.buffer == put_dst_s.buffer);
-    EXPECT_TRUE(get_src_r.buffer == get_dst_s.buffer);
-    EXPECT_TRUE(get_src_s.buffer == get_dst_r.buffer);
-    EXPECT_EQ(1u, num_conns(m_sender));
-
-    region_t *regions[] = {&put_src_s, &put_dst_r, &get_dst_s, &get_src_r,
-                           &put_src_r, &put_dst_s, &get_dst_r, &get_src_s};
-    for (size_t i = 0; i < ucs_static_array_size(regions); ++i) {
-        region_cleanup(regions[i]);
-    }
+    check_requests_both_ways();
 }
 
 /* PUT and GET to a region which was deregistered: those operations fail,
@@ -495,4 +501,187 @@ UCS_TEST_F(test_tcp_zc_conn, rma_parts_complete_once)
     EXPECT_TRUE(local.buffer == remote.buffer);
     region_cleanup(&remote);
     region_cleanup(&local);
+}
+
+
+/*
+ * Data connections (UCX_TCP_ZC_DATA_CONN=y): PUT data of 4 KiB or more go
+ * on a payload-only connection to the peer's data port, in the order of
+ * their headers on the connection; the rest stays on the connection.
+ */
+class test_tcp_zc_data_conn : public test_tcp_zc_conn {
+protected:
+    test_tcp_zc_data_conn() : m_peers(0), m_receiver_dc("y")
+    {
+    }
+
+    virtual config_map_t peer_config() const
+    {
+        config_map_t config = test_tcp_zc_conn::peer_config();
+
+        /* the sender opens first, then the receiver */
+        config["DATA_CONN"] = ((m_peers++ % 2) == 0) ? "y" : m_receiver_dc;
+        return config;
+    }
+
+    static uint64_t counter(const peer_t &peer, int index)
+    {
+        return ucs_derived_of(peer.iface, uct_tcp_zc_iface_t)->zc.counters[
+                index];
+    }
+
+    /* bytes which went on data connections, sent and received */
+    static uint64_t dc_tx(const peer_t &peer)
+    {
+        return counter(peer, UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES);
+    }
+
+    static uint64_t dc_rx(const peer_t &peer)
+    {
+        return counter(peer, UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES);
+    }
+
+    void put(uct_ep_h ep, region_t *local, region_t *remote)
+    {
+        uct_completion_t comp;
+
+        rma_start(uct_ep_put_zcopy, ep, local, remote, &comp);
+        ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }, 60.0));
+        EXPECT_EQ(UCS_OK, comp.status);
+    }
+
+    mutable unsigned m_peers;
+    std::string      m_receiver_dc;
+};
+
+
+/* PUTs of many sizes, with active messages between them: every byte
+ * arrives, in order with the messages, and the data of 4 KiB and more came
+ * on the data connection */
+UCS_TEST_F(test_tcp_zc_data_conn, put_in_order)
+{
+    static const size_t sizes[] = {1, 4095, 4096, 100003,
+                                   3 * UCT_TCP_ZC_RMA_SEG_SIZE + 7};
+    uint64_t on_dc = 0;
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    check_am(ep, "before");
+    for (size_t i = 0; i < ucs_static_array_size(sizes); ++i) {
+        region_t local, remote;
+
+        region_init(&local, sizes[i], 0);
+        region_init(&remote, sizes[i], 0);
+        for (size_t j = 0; j < sizes[i]; ++j) {
+            local.buffer[j] = (uint8_t)(j * 7 + i);
+        }
+
+        put(ep, &local, &remote);
+        EXPECT_TRUE(local.buffer == remote.buffer) << sizes[i];
+        on_dc += (sizes[i] >= 4096) ? sizes[i] : 0;
+        EXPECT_EQ(on_dc, dc_tx(m_sender)) << sizes[i];
+        EXPECT_EQ(on_dc, dc_rx(m_receiver)) << sizes[i];
+        check_am(ep, "after " + std::to_string(sizes[i]));
+        region_cleanup(&local);
+        region_cleanup(&remote);
+    }
+
+    EXPECT_EQ(1u, num_conns(m_sender));
+}
+
+/* Many PUTs at once, more than the requests which may wait for an answer:
+ * their data go on the data connection as their headers start */
+UCS_TEST_F(test_tcp_zc_data_conn, many_puts)
+{
+    static const unsigned count = 600;
+    static const size_t size    = 8192 + 3;
+    std::vector<uct_completion_t> comps(count);
+    std::vector<region_t> local(count), remote(count);
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    check_am(ep, "connected");
+    for (unsigned i = 0; i < count; ++i) {
+        region_init(&local[i], size, (uint8_t)i);
+        region_init(&remote[i], size, 0);
+        local[i].buffer[size - 1] = (uint8_t)(i * 3);
+        rma_start(uct_ep_put_zcopy, ep, &local[i], &remote[i], &comps[i]);
+    }
+
+    ASSERT_TRUE(wait_for([&]() {
+        for (unsigned i = 0; i < count; ++i) {
+            if (comps[i].count != 0) {
+                return false;
+            }
+        }
+        return true;
+    }, 60.0));
+
+    for (unsigned i = 0; i < count; ++i) {
+        EXPECT_EQ(UCS_OK, comps[i].status) << i;
+        EXPECT_TRUE(local[i].buffer == remote[i].buffer) << i;
+        region_cleanup(&local[i]);
+        region_cleanup(&remote[i]);
+    }
+    EXPECT_EQ(count * size, dc_rx(m_receiver));
+}
+
+/* PUT and GET of 16 MiB both ways at once: each side's data connection
+ * carries its PUT data, nothing deadlocks */
+UCS_TEST_F(test_tcp_zc_data_conn, requests_both_ways)
+{
+    check_requests_both_ways();
+    EXPECT_EQ(16 * UCS_MBYTE + 5, dc_rx(m_receiver));
+    EXPECT_EQ(16 * UCS_MBYTE + 5, dc_rx(m_sender));
+}
+
+/* A PUT into a region which is not registered: its data are dropped from
+ * the data connection, the PUT fails, and the next one arrives */
+UCS_TEST_F(test_tcp_zc_data_conn, put_to_unregistered_region)
+{
+    region_t local, remote, other;
+    uct_completion_t comp;
+
+    set_err_handler(m_sender.iface);
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+
+    region_init(&local, 2 * UCT_TCP_ZC_RMA_SEG_SIZE + 9, 0x5a);
+    region_init(&remote, local.buffer.size(), 0);
+    region_init(&other, local.buffer.size(), 0);
+    ASSERT_UCS_OK(uct_md_mem_dereg(m_md, remote.memh));
+
+    rma_start(uct_ep_put_zcopy, ep, &local, &remote, &comp);
+    ASSERT_TRUE(wait_for([&]() { return comp.count == 0; }));
+    EXPECT_EQ(UCS_ERR_INVALID_ADDR, comp.status);
+    EXPECT_EQ(0, std::count(remote.buffer.begin(), remote.buffer.end(),
+                            0x5a));
+
+    put(ep, &local, &other);
+    EXPECT_TRUE(local.buffer == other.buffer);
+    check_am(ep, "still connected");
+    EXPECT_EQ(0u, m_err_count);
+    EXPECT_EQ(2 * local.buffer.size(), dc_rx(m_receiver));
+
+    uct_rkey_release(m_component, &remote.rkey);
+    region_cleanup(&local);
+    region_cleanup(&other);
+}
+
+/* A peer without a data port gets the data on the connection */
+UCS_TEST_F(test_tcp_zc_data_conn, peer_without_data_port)
+{
+    region_t local, remote;
+
+    uct_iface_close(m_receiver.iface);
+    m_receiver_dc = "n";
+    m_peers       = 1;
+    open_peer(&m_receiver);
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    region_init(&local, 300000, 0x77);
+    region_init(&remote, local.buffer.size(), 0);
+    check_am(ep, "connected");
+    put(ep, &local, &remote);
+    EXPECT_TRUE(local.buffer == remote.buffer);
+    EXPECT_EQ(0u, dc_tx(m_sender));
+    region_cleanup(&local);
+    region_cleanup(&remote);
 }

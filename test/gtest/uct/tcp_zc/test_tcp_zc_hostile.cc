@@ -174,7 +174,7 @@ UCS_TEST_F(test_tcp_zc_hostile, am_id_out_of_range)
         msg.hdr.type     = UCT_TCP_ZC_MSG_AM;
         msg.hdr.am_id    = am_ids[i];
         msg.hdr.version  = UCT_TCP_ZC_VERSION;
-        msg.hdr.reserved = 0;
+        msg.hdr.flags    = 0;
         msg.hdr.length   = sizeof(msg.payload);
 
         int fd = raw_connect();

@@ -75,34 +75,47 @@ protected:
     }
 
     static void append_rma(bytes_t &stream, uint8_t type, uint64_t length,
-                           uint64_t address = 0x1000)
+                           uint64_t address = 0x1000, uint8_t flags = 0)
     {
         uct_tcp_zc_hdr_t h = hdr(type, (type == UCT_TCP_ZC_MSG_PUT) ?
                                                length : 0);
         uct_tcp_zc_rma_hdr_t rma;
 
+        h.flags     = flags;
         rma.address = address;
         rma.key     = 0x1234567890abcdefull;
         rma.length  = length;
         append(stream, &h, sizeof(h));
         append(stream, &rma, sizeof(rma));
-        if (type == UCT_TCP_ZC_MSG_PUT) {
+        if ((type == UCT_TCP_ZC_MSG_PUT) &&
+            !(flags & UCT_TCP_ZC_HDR_FLAG_DATA_CONN)) {
             for (uint64_t i = 0; i < length; ++i) {
                 stream.push_back((uint8_t)(i * 3));
             }
         }
     }
 
+    static void append_data_conn(bytes_t &stream, uint16_t port = 4321)
+    {
+        uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_DATA_CONN, 0);
+        uct_tcp_zc_dc_hdr_t dc;
+
+        memset(&dc, 0, sizeof(dc));
+        dc.port = htons(port);
+        append(stream, &h, sizeof(h));
+        append(stream, &dc, sizeof(dc));
+    }
+
     /* what a stream parses to, fed in pieces of at most chunk bytes; "E"
      * and the field end it at an error */
     static std::string parse(bool accepted, const bytes_t &stream,
                              size_t chunk = SIZE_MAX,
-                             size_t *data_bytes = NULL)
+                             size_t *data_bytes = NULL, int data_port = 1)
     {
         static const char *names[] = {"-", "hello", "version", "am", "put",
                                       "get_req", "keepalive", "ep_closed",
-                                      "put_ack", "get_resp", "rma_error",
-                                      "data", "E"};
+                                      "data_conn", "put_ack", "get_resp",
+                                      "rma_error", "data", "E"};
         uct_tcp_zc_rx_t rx;
         uct_tcp_zc_rx_msg_t msg;
         uct_tcp_zc_rx_event_t ev;
@@ -110,7 +123,16 @@ protected:
         size_t pos = 0, avail = 0, data = 0;
 
         uct_tcp_zc_rx_init(&rx, accepted, MAX_AM);
+        rx.data_port = data_port;
         for (;;) {
+            if (uct_tcp_zc_rx_data_external(&rx)) {
+                /* the caller takes them from the data connection */
+                data += uct_tcp_zc_rx_data_left(&rx);
+                EXPECT_EQ(1, uct_tcp_zc_rx_data_consumed(
+                                     &rx, uct_tcp_zc_rx_data_left(&rx)));
+                result += "dc_data ";
+            }
+
             ev = uct_tcp_zc_rx_parse(&rx, &stream[0] + pos, avail, &msg);
             EXPECT_LE(msg.consumed, avail);
             if (ev == UCT_TCP_ZC_RX_EV_NONE) {
@@ -269,10 +291,70 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
              append_hello(b);
              append_hdr(b, hdr(UCT_TCP_ZC_MSG_AM, MAX_AM + 1));
          }},
-        {"reserved byte", "header reserved field", true, [](bytes_t &b) {
+        {"flags of a keepalive", "keepalive header", true, [](bytes_t &b) {
              append_hello(b);
              append_hdr(b, hdr(UCT_TCP_ZC_MSG_KEEPALIVE, 0));
-             b[hello + offsetof(uct_tcp_zc_hdr_t, reserved)] = 1;
+             b[hello + offsetof(uct_tcp_zc_hdr_t, flags)] = 1;
+         }},
+        {"flags of an AM", "header flags", true, [](bytes_t &b) {
+             append_hello(b);
+             append_am(b, 0, 4);
+             b[hello + offsetof(uct_tcp_zc_hdr_t, flags)] =
+                     UCT_TCP_ZC_HDR_FLAG_DATA_CONN;
+         }},
+        {"unknown flag of a PUT", "header flags", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_PUT, 8, 0x1000, 0x80);
+         }},
+        {"GET request from the data connection", "header flags", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_GET_REQ, 8, 0x1000,
+                        UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+         }},
+        {"PUT data on a data connection not announced",
+         "data on the data connection", true, [](bytes_t &b) {
+             append_hello(b);
+             append_rma(b, UCT_TCP_ZC_MSG_PUT, 8, 0x1000,
+                        UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+         }},
+        {"empty PUT on the data connection", "data on the data connection",
+         true, [](bytes_t &b) {
+             append_hello(b);
+             append_data_conn(b);
+             append_rma(b, UCT_TCP_ZC_MSG_PUT, 0, 0x1000,
+                        UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+         }},
+        {"GET response on a data connection not announced",
+         "data on the data connection", false, [](bytes_t &b) {
+             append_hello(b, UCT_TCP_ZC_HELLO_ACCEPT);
+             uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 8);
+             h.flags            = UCT_TCP_ZC_HDR_FLAG_DATA_CONN;
+             append_hdr(b, h);
+         }},
+        {"two data connections",
+         "data connection without a data port, or a second one", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_data_conn(b);
+             append_data_conn(b, 4322);
+         }},
+        {"data connection port 0", "data connection port", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_data_conn(b, 0);
+         }},
+        {"data connection reserved field", "data connection port", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_data_conn(b);
+             b.back() = 1;
+         }},
+        {"data connection with data", "data connection header", true,
+         [](bytes_t &b) {
+             append_hello(b);
+             append_data_conn(b);
+             b[hello + offsetof(uct_tcp_zc_hdr_t, length)] = 1;
          }},
         {"version", "header version", true, [](bytes_t &b) {
              append_hello(b);
@@ -336,10 +418,6 @@ UCS_TEST_F(test_tcp_zc_rx, every_field_checked)
         {"hello family", "hello address family", true, [](bytes_t &b) {
              append_hello(b);
              b[offsetof(uct_tcp_zc_hello_t, sa_family)] = AF_UNIX;
-         }},
-        {"hello reserved", "hello reserved field", true, [](bytes_t &b) {
-             append_hello(b);
-             b[offsetof(uct_tcp_zc_hello_t, reserved)] = 1;
          }},
         {"hello flags", "hello flags", true, [](bytes_t &b) {
              append_hello(b);
@@ -445,4 +523,49 @@ UCS_TEST_F(test_tcp_zc_rx, data_consumed_by_caller)
     EXPECT_EQ(0u, uct_tcp_zc_rx_data_left(&rx));
     EXPECT_EQ(UCT_TCP_ZC_RX_EV_NONE,
               uct_tcp_zc_rx_parse(&rx, NULL, 0, &msg));
+}
+
+/* Data on the data connection: the messages after its header wait until the
+ * caller took all of them from there; announced once, and only to a side
+ * with a data port */
+UCS_TEST_F(test_tcp_zc_rx, data_connection)
+{
+    bytes_t stream;
+    size_t data;
+
+    append_hello(stream);
+    append_am(stream, 1, 4);
+    append_data_conn(stream);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 5000, 0x1000,
+               UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+    append_am(stream, 2, 8);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 30);
+    append_rma(stream, UCT_TCP_ZC_MSG_GET_REQ, 70000, 0x1000,
+               UCT_TCP_ZC_HDR_FLAG_DEVICE_DEST);
+    append_rma(stream, UCT_TCP_ZC_MSG_PUT, 1 << 20, 0x1000,
+               UCT_TCP_ZC_HDR_FLAG_DATA_CONN);
+
+    for (size_t chunk = 1; chunk <= stream.size(); chunk += 5) {
+        data = 0;
+        EXPECT_EQ("hello am data_conn put dc_data am put data get_req put "
+                  "dc_data ", parse(true, stream, chunk, &data)) << chunk;
+        EXPECT_EQ(5000u + 30 + (1 << 20), data);
+    }
+
+    /* a side without a data port is never sent one */
+    EXPECT_EQ("hello am E:data connection without a data port, or a second "
+              "one", parse(true, stream, SIZE_MAX, NULL, 0));
+
+    /* and answers come on it too */
+    stream.clear();
+    append_hello(stream, UCT_TCP_ZC_HELLO_ACCEPT);
+    append_data_conn(stream);
+    uct_tcp_zc_hdr_t h = hdr(UCT_TCP_ZC_MSG_GET_RESP, 777);
+    h.flags            = UCT_TCP_ZC_HDR_FLAG_DATA_CONN;
+    append_hdr(stream, h);
+    append_hdr(stream, hdr(UCT_TCP_ZC_MSG_PUT_ACK, 0));
+    data = 0;
+    EXPECT_EQ("hello data_conn get_resp dc_data put_ack ",
+              parse(false, stream, 3, &data));
+    EXPECT_EQ(777u, data);
 }
