@@ -85,12 +85,16 @@ write("zcid", "foreign-ranges", bytes([2]) + struct.pack("<I", 0x7ffffff0) +
 # rx: byte 0: bit 0 accepted side (the peer's hello connects; else it
 # answers), bits 1-3 max_am index (0, 1, 16, 24, 64, 1000, 8192, 65536),
 # bits 4-6 all set: after a hello which accepts and the request limit less
-# 1 + bit 7 GET requests; bytes 1-4 seed of the piece sizes; bytes 5-8
-# answers after each request (2 bits each); then the stream (protocol
-# version 2: a hello from both sides, then requests and answers both ways)
-MAGIC, VERSION = 0x317a6370637475, 2
-AM, PUT, PUT_ACK, GET_REQ, GET_RESP, KEEPALIVE, RMA_ERROR, EP_CLOSED = \
-    range(1, 9)
+# 1 + bit 7 GET requests; bytes 1-4 seed of the piece sizes (bit 31: this
+# side has a data port); bytes 5-8 answers after each request (2 bits each);
+# then the stream (protocol version 3: a hello from both sides, then
+# requests and answers both ways, PUT and GET response data maybe on the
+# data connection)
+MAGIC, VERSION = 0x317a6370637475, 3
+AM, PUT, PUT_ACK, GET_REQ, GET_RESP, KEEPALIVE, RMA_ERROR, EP_CLOSED, \
+    DATA_CONN = range(1, 10)
+FLAG_DATA_CONN, FLAG_DEVICE_DEST = 1, 2
+SEED_DATA_PORT = 1 << 31
 CONNECT, ACCEPT, REJECT_SIMULT, REJECT_VERSION = range(4)
 FLAG_TO_EP = 1
 
@@ -103,22 +107,27 @@ def rx_cfg(accepted, max_am_index, seed=0x12345678, answers=0xffffffff,
     return bytes([b0]) + struct.pack("<II", seed, answers)
 
 
-# magic, version, status, flags, family, port, reserved, conn_id, addr
+# magic, version, status, flags, family, port, data port, conn_id, addr
 def hello(status=CONNECT, flags=0, family=2, port=4242, conn_id=7,
           addr=bytes([127, 0, 0, 1]) + bytes(12), version=VERSION,
-          reserved=0):
+          data_port=0):
     return struct.pack("<QBBBBHHQ16s", MAGIC, version, status, flags, family,
-                       port, reserved, conn_id, addr)
+                       port, data_port, conn_id, addr)
 
 
-def hdr(type, length=0, am_id=0, version=VERSION, reserved=0):
-    return struct.pack("<BBBBI", type, am_id, version, reserved, length)
+def hdr(type, length=0, am_id=0, version=VERSION, flags=0):
+    return struct.pack("<BBBBI", type, am_id, version, flags, length)
 
 
-def rma(type, address, length, key=0x1234, hdr_length=None):
+def rma(type, address, length, key=0x1234, hdr_length=None, flags=0):
     if hdr_length is None:
         hdr_length = length if type == PUT else 0
-    return hdr(type, hdr_length) + struct.pack("<QQQ", address, key, length)
+    return (hdr(type, hdr_length, flags=flags) +
+            struct.pack("<QQQ", address, key, length))
+
+
+def data_conn(port=5555, reserved=0):
+    return hdr(DATA_CONN) + struct.pack("<HHI", port, 0, reserved)
 
 
 requests = (hdr(AM, 16, am_id=0) + bytes(range(16)) + hdr(AM, 0, am_id=31) +
@@ -164,7 +173,7 @@ write("rx", "hello-reject-version", rx_cfg(False, 6) +
 write("rx", "hello-version-1", rx_cfg(True, 6) +
       struct.pack("<QBBHI16s", MAGIC, 1, 2, 4242, 0, bytes(16)) +
       hdr(AM, 0, version=1))
-write("rx", "hello-version-3", rx_cfg(False, 0) + hello(ACCEPT, version=3))
+write("rx", "hello-version-4", rx_cfg(False, 0) + hello(ACCEPT, version=4))
 write("rx", "hello-version-prefix", rx_cfg(True, 6) +
       struct.pack("<QB", MAGIC, 255))
 write("rx", "hello-connect-as-answer", rx_cfg(False, 6) + hello() +
@@ -175,7 +184,8 @@ write("rx", "hello-bad-status", rx_cfg(False, 6) + hello(4))
 write("rx", "hello-flags-in-answer", rx_cfg(False, 6) +
       hello(ACCEPT, flags=FLAG_TO_EP))
 write("rx", "hello-unknown-flag", rx_cfg(True, 6) + hello(flags=0x80))
-write("rx", "hello-reserved", rx_cfg(True, 6) + hello(reserved=1))
+write("rx", "hello-data-port", rx_cfg(True, 6) + hello(data_port=7777) +
+      hdr(KEEPALIVE))
 write("rx", "hello-bad-family", rx_cfg(False, 6) + hello(ACCEPT, family=1))
 write("rx", "hello-bad-magic", rx_cfg(True, 6) + b"X" + hello()[1:])
 write("rx", "no-hello", rx_cfg(False, 6) + hdr(PUT_ACK) + hdr(AM, 16) +
@@ -196,7 +206,29 @@ write("rx", "put-length-mismatch", rx_cfg(True, 6) + hello() +
       rma(PUT, 0x1000, 8, hdr_length=9) + bytes(9))
 write("rx", "rma-wraps", rx_cfg(True, 6) + hello() +
       rma(GET_REQ, 0xfffffffffffffff0, 32))
-write("rx", "unknown-type", rx_cfg(False, 6) + hello(ACCEPT) + hdr(9))
+write("rx", "unknown-type", rx_cfg(False, 6) + hello(ACCEPT) + hdr(10))
+# data on the data connection: announced once, to a side with a data port,
+# then PUT and GET response data there while the messages after them wait
+write("rx", "data-conn", rx_cfg(True, 6, seed=SEED_DATA_PORT | 77) +
+      hello() + hdr(AM, 2) + b"hi" + data_conn() +
+      rma(PUT, 0x1000, 5000, flags=FLAG_DATA_CONN) + hdr(AM, 1) + b"x" +
+      rma(GET_REQ, 0x2000, 9000, flags=FLAG_DEVICE_DEST) +
+      rma(PUT, 0x3000, 16) + bytes(16) +
+      rma(PUT, 0x4000, 1 << 20, flags=FLAG_DATA_CONN))
+write("rx", "data-conn-answers", rx_cfg(False, 6, seed=SEED_DATA_PORT | 5) +
+      hello(ACCEPT) + data_conn(1) + hdr(GET_RESP, 70, flags=FLAG_DATA_CONN) +
+      hdr(PUT_ACK) + hdr(GET_RESP, 3) + b"abc")
+write("rx", "data-conn-not-announced",
+      rx_cfg(True, 6, seed=SEED_DATA_PORT | 9) + hello() +
+      rma(PUT, 0x1000, 64, flags=FLAG_DATA_CONN))
+write("rx", "data-conn-no-data-port", rx_cfg(True, 6) + hello() +
+      data_conn())
+write("rx", "data-conn-twice", rx_cfg(True, 6, seed=SEED_DATA_PORT | 3) +
+      hello() + data_conn() + data_conn(6666))
+write("rx", "data-conn-empty-put", rx_cfg(True, 6, seed=SEED_DATA_PORT | 3) +
+      hello() + data_conn() + rma(PUT, 0x1000, 0, flags=FLAG_DATA_CONN))
+write("rx", "header-flags", rx_cfg(True, 6) + hello() +
+      hdr(KEEPALIVE, flags=FLAG_DATA_CONN))
 
 
 # dmrx: header (little endian) u8 flags (bit 0: MSG_CTRUNC), u32 bytes
