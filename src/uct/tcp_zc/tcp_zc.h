@@ -129,6 +129,9 @@ enum {
     UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES,    /* received on data connections */
     UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES, /* of those, in the RX pool */
     UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS,  /* RX pool tokens returned */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_TX_BYTES, /* sent from dmabufs */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_STAGED_BYTES, /* of dmabufs, sent by the
+                                                  CPU instead */
     UCT_TCP_ZC_IFACE_STAT_LAST
 };
 
@@ -158,6 +161,8 @@ typedef struct uct_tcp_zc_iface_config {
     unsigned                       max_rma_outstanding;
     ucs_ternary_auto_value_t       devmem;
     int                            devmem_setup;
+    char                           *devmem_queues;
+    size_t                         devmem_pool_size;
     ucs_ternary_auto_value_t       data_conn;
     ucs_time_t                     keepidle;
     unsigned long                  keepcnt;
@@ -198,7 +203,10 @@ typedef enum {
 enum {
     UCT_TCP_ZC_TX_FLAG_ZCOPY = UCS_BIT(0), /* payload may be sent zero-copy */
     UCT_TCP_ZC_TX_FLAG_ZCID  = UCS_BIT(1), /* zc_last is a MSG_ZEROCOPY id */
-    UCT_TCP_ZC_TX_FLAG_BUSY  = UCS_BIT(2)  /* io_uring send in flight */
+    UCT_TCP_ZC_TX_FLAG_BUSY  = UCS_BIT(2), /* io_uring send in flight */
+    UCT_TCP_ZC_TX_FLAG_DEVMEM = UCS_BIT(3) /* data connection: sent from
+                                              the dmabuf (devmem_binding,
+                                              devmem_delta) */
 };
 
 
@@ -229,6 +237,10 @@ typedef struct uct_tcp_zc_tx {
                                          it reads, referenced */
     struct uct_tcp_zc_tx  *dc_tx;     /* its data, for the data connection
                                          when its header starts */
+    /* devmem send: the bind-tx binding, and the offset in the dmabuf less
+     * the address of the same byte */
+    uint32_t              devmem_binding;
+    uint64_t              devmem_delta;
     /* zero-copy: the connection (NULL once it closed), the last
      * MSG_ZEROCOPY id used, io_uring notifications still to come and the
      * bytes they cover, the io_uring request */
@@ -343,6 +355,8 @@ typedef struct uct_tcp_zc_dc {
     struct sockaddr_storage peer_addr;
     ucs_event_set_types_t   events;
     ucs_queue_head_t        tx_queue;  /* data to write */
+    int                     devmem;    /* devmem sends: bound to the
+                                          device, SO_ZEROCOPY */
 } uct_tcp_zc_dc_t;
 
 
@@ -500,6 +514,11 @@ struct uct_tcp_zc_iface {
     struct {
         /* NIC changes of the setup mode, undone at close; NULL if none */
         struct uct_tcp_zc_ethtool_setup *setup;
+        /* the ntuple rule of the data port, where the iface made it */
+        int                             rule_set;
+        uint32_t                        rule_location;
+        int                             ifindex;
+        int                             tx;  /* devmem send: netmem TX */
     } devmem;
     /* the data port and data connections (tcp_zc_dc.c) */
     struct {
@@ -698,7 +717,7 @@ uct_tcp_zc_iface_peer_sockaddr(const uct_tcp_zc_iface_t *iface,
 
 /* devmem of an iface (tcp_zc_devmem.c) */
 ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
-                                    ucs_ternary_auto_value_t mode, int setup);
+                                    const uct_tcp_zc_iface_config_t *config);
 void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface);
 
 /* endpoints */

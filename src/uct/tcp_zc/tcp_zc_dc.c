@@ -125,6 +125,18 @@ ucs_status_t uct_tcp_zc_dc_connect(uct_tcp_zc_conn_t *conn,
         goto err_free;
     }
 
+    if (iface->devmem.tx) {
+        /* devmem sends leave by the device which the dmabuf is bound to */
+        if ((setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, iface->if_name,
+                        strlen(iface->if_name)) == 0) &&
+            (uct_tcp_zc_errqueue_enable(fd) == UCS_OK)) {
+            dc->devmem = 1;
+        } else {
+            ucs_diag("tcp_zc conn %p: data connection without devmem send: "
+                     "binding to %s: %m", conn, iface->if_name);
+        }
+    }
+
     if ((connect(fd, (struct sockaddr*)&dc->peer_addr, addr_len) != 0) &&
         (errno != EINPROGRESS)) {
         ucs_diag("tcp_zc conn %p: connect of the data connection to %s "
@@ -160,6 +172,49 @@ err_free:
     return status;
 }
 
+/* Notifications of devmem sends: the kernel let go of dmabuf pages, which
+ * nothing waits for (the peer's answer completes the operation) */
+static void uct_tcp_zc_dc_zc_notif(void *arg,
+                                   const uct_tcp_zc_zc_notif_t *notif)
+{
+}
+
+/* Send from the dmabuf: iov bases are its offsets. A device which refuses
+ * it makes the data connection send with the CPU from then on. */
+static ssize_t uct_tcp_zc_dc_send_devmem(uct_tcp_zc_dc_t *dc,
+                                         uct_tcp_zc_tx_t *tx)
+{
+    struct iovec iov[UCT_TCP_ZC_MAX_IOV];
+    unsigned i, count = tx->iovcnt - tx->iov_index;
+    ssize_t ret;
+
+    for (i = 0; i < count; ++i) {
+        iov[i].iov_base = UCS_PTR_BYTE_OFFSET(
+                tx->iov[tx->iov_index + i].iov_base, tx->devmem_delta);
+        iov[i].iov_len  = tx->iov[tx->iov_index + i].iov_len;
+    }
+
+    ret = uct_tcp_zc_devmem_sendv(dc->fd, iov, count, tx->devmem_binding);
+    if (ret > 0) {
+        UCT_TCP_ZC_IFACE_STAT(dc->iface, DEVMEM_TX_BYTES, ret);
+        return ret;
+    } else if ((ret == 0) || (errno == ENOBUFS)) {
+        /* full, or notifications to read first (the error events) */
+        uct_tcp_zc_errqueue_read(dc->fd, uct_tcp_zc_dc_zc_notif, dc);
+        return 0;
+    } else if ((errno != EINVAL) && (errno != ENODEV) &&
+               (errno != EOPNOTSUPP)) {
+        return ret;
+    }
+
+    ucs_diag("tcp_zc %s: devmem send refused (%m): the data connection to "
+             "%s sends with the CPU", dc->iface->if_name,
+             uct_tcp_zc_dc_peer_str(dc));
+    dc->devmem  = 0;
+    tx->flags  &= ~UCT_TCP_ZC_TX_FLAG_DEVMEM;
+    return uct_tcp_zc_socket_sendv(dc->fd, tx->iov + tx->iov_index, count, 0);
+}
+
 /* Write queued data; UCS_OK, or the connection failed */
 static ucs_status_t uct_tcp_zc_dc_progress_tx(uct_tcp_zc_dc_t *dc)
 {
@@ -169,8 +224,12 @@ static ucs_status_t uct_tcp_zc_dc_progress_tx(uct_tcp_zc_dc_t *dc)
     while (!ucs_queue_is_empty(&dc->tx_queue)) {
         tx  = ucs_queue_head_elem_non_empty(&dc->tx_queue, uct_tcp_zc_tx_t,
                                             queue);
-        ret = uct_tcp_zc_socket_sendv(dc->fd, tx->iov + tx->iov_index,
-                                      tx->iovcnt - tx->iov_index, 0);
+        if ((tx->flags & UCT_TCP_ZC_TX_FLAG_DEVMEM) && dc->devmem) {
+            ret = uct_tcp_zc_dc_send_devmem(dc, tx);
+        } else {
+            ret = uct_tcp_zc_socket_sendv(dc->fd, tx->iov + tx->iov_index,
+                                          tx->iovcnt - tx->iov_index, 0);
+        }
         if ((ret == 0) || ((ret < 0) && (errno == ENOTCONN))) {
             /* full, or still connecting */
             uct_tcp_zc_dc_set_events(dc, UCS_EVENT_SET_EVREAD |
@@ -196,10 +255,14 @@ static ucs_status_t uct_tcp_zc_dc_progress_tx(uct_tcp_zc_dc_t *dc)
     return UCS_OK;
 }
 
-uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_iface_t *iface,
-                                     const struct iovec *iov, unsigned iovcnt)
+uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_conn_t *conn,
+                                     const struct iovec *iov, unsigned iovcnt,
+                                     uct_tcp_zc_memh_t *memh)
 {
-    uct_tcp_zc_tx_t *tx = ucs_mpool_get_inline(&iface->tx_mp);
+    uct_tcp_zc_iface_t *iface = conn->iface;
+    uct_tcp_zc_tx_t *tx       = ucs_mpool_get_inline(&iface->tx_mp);
+    size_t length             = 0;
+    unsigned i;
 
     if (tx == NULL) {
         ucs_error("failed to allocate tcp_zc data connection descriptor");
@@ -211,6 +274,27 @@ uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_iface_t *iface,
     tx->iovcnt    = iovcnt;
     tx->iov_index = 0;
     tx->dc_tx     = NULL;
+    tx->flags     = 0;
+    if (memh == NULL) {
+        return tx;
+    }
+
+    for (i = 0; i < iovcnt; ++i) {
+        length += iov[i].iov_len;
+    }
+
+    /* from the dmabuf where this side's device sends from it; else the CPU
+     * reads the registration's address (where its memory is mapped) */
+    if (conn->dc.tx->devmem &&
+        (uct_tcp_zc_md_memh_bind_tx(uct_tcp_zc_iface_md(iface), memh,
+                                    iface->devmem.ifindex,
+                                    &tx->devmem_binding) == UCS_OK)) {
+        tx->flags        |= UCT_TCP_ZC_TX_FLAG_DEVMEM;
+        tx->devmem_delta  = uct_tcp_zc_memh_dmabuf_offset(memh, 0);
+    } else {
+        UCT_TCP_ZC_IFACE_STAT(iface, DEVMEM_STAGED_BYTES, length);
+    }
+
     return tx;
 }
 
@@ -312,6 +396,11 @@ static void uct_tcp_zc_dc_events(void *arg, ucs_event_set_types_t events)
     } else if (dc == conn->dc.rx) {
         /* data of a message which the receive driver may wait for */
         conn->event_cb(conn, UCS_EVENT_SET_EVREAD);
+    } else if ((events & UCS_EVENT_SET_EVERR) && dc->devmem &&
+               (uct_tcp_zc_errqueue_read(dc->fd, uct_tcp_zc_dc_zc_notif,
+                                         dc) > 0)) {
+        /* notifications, and maybe room for more devmem sends */
+        uct_tcp_zc_dc_progress_tx(dc);
     } else if (events & UCS_EVENT_SET_EVWRITE) {
         uct_tcp_zc_dc_progress_tx(dc);
     } else {
@@ -514,15 +603,14 @@ ucs_status_t uct_tcp_zc_dc_iface_init(uct_tcp_zc_iface_t *iface)
         return UCS_ERR_NO_MEMORY;
     }
 
-    if (iface->dc.pool != NULL) {
-        iface->dc.control_len =
-                UCT_TCP_ZC_DEVMEM_RX_CONTROL_LEN(UCT_TCP_ZC_DC_SCRATCH_SIZE);
-        iface->dc.control     = ucs_malloc(iface->dc.control_len,
-                                           "tcp_zc devmem cmsgs");
-        if (iface->dc.control == NULL) {
-            status = UCS_ERR_NO_MEMORY;
-            goto err_free;
-        }
+    /* the cmsgs of a devmem receive, where the iface has an RX pool */
+    iface->dc.control_len =
+            UCT_TCP_ZC_DEVMEM_RX_CONTROL_LEN(UCT_TCP_ZC_DC_SCRATCH_SIZE);
+    iface->dc.control     = ucs_malloc(iface->dc.control_len,
+                                       "tcp_zc devmem cmsgs");
+    if (iface->dc.control == NULL) {
+        status = UCS_ERR_NO_MEMORY;
+        goto err_free;
     }
 
     status = ucs_sockaddr_sizeof((struct sockaddr*)&addr, &len);
@@ -568,9 +656,8 @@ ucs_status_t uct_tcp_zc_dc_iface_init(uct_tcp_zc_iface_t *iface)
         goto err_close;
     }
 
-    ucs_debug("tcp_zc: iface %p on %s: data port %u%s", iface,
-              iface->if_name, iface->dc.port,
-              (iface->dc.pool != NULL) ? ", devmem receive" : "");
+    ucs_debug("tcp_zc: iface %p on %s: data port %u", iface,
+              iface->if_name, iface->dc.port);
     return UCS_OK;
 
 err_close:
@@ -598,6 +685,7 @@ void uct_tcp_zc_dc_iface_cleanup(uct_tcp_zc_iface_t *iface)
         uct_tcp_zc_dc_destroy(dc);
     }
     iface->dc.num_unmatched = 0;
+    iface->dc.port          = 0;
     ucs_free(iface->dc.control);
     ucs_free(iface->dc.scratch);
     iface->dc.control = NULL;

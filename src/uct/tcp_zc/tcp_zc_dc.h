@@ -35,9 +35,12 @@ int uct_tcp_zc_dc_wanted(const uct_tcp_zc_conn_t *conn, int src_dmabuf,
 ucs_status_t uct_tcp_zc_dc_connect(uct_tcp_zc_conn_t *conn,
                                    uint16_t *port_p);
 
-/* A descriptor of data for a data connection, which references iov */
-uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_iface_t *iface,
-                                     const struct iovec *iov, unsigned iovcnt);
+/* A descriptor of data for this side's data connection of conn, which
+ * references iov: sent from the dmabuf of memh (if not NULL, the
+ * registration of all of iov) where the device can, else by the CPU */
+uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_conn_t *conn,
+                                     const struct iovec *iov, unsigned iovcnt,
+                                     uct_tcp_zc_memh_t *memh);
 
 /* Queue data on a data connection: call it when their header starts on the
  * connection, so that the data connection has them in header order. They

@@ -39,6 +39,30 @@
     (UCT_TCP_ZC_PATH_DEVMEM_RX | UCT_TCP_ZC_PATH_DEVMEM_TX)
 
 
+/* Unbind and free the RX pool of an iface, and its steering rule */
+static void uct_tcp_zc_devmem_pool_free(uct_tcp_zc_iface_t *iface)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_genl_err_t err;
+
+    if (iface->devmem.rule_set) {
+        if (uct_tcp_zc_ethtool_ntuple_delete(iface->if_name,
+                                             iface->devmem.rule_location,
+                                             &err) != UCS_OK) {
+            ucs_diag("tcp_zc %s: removing the ntuple rule of data port %u: "
+                     "%s", iface->if_name, iface->dc.port,
+                     uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf)));
+        }
+        iface->devmem.rule_set = 0;
+    }
+
+    if (iface->dc.pool != NULL) {
+        uct_tcp_zc_devmem_pool_destroy(iface->dc.pool);
+        ucs_free(iface->dc.pool);
+        iface->dc.pool = NULL;
+    }
+}
+
 /* Requirements the setup mode can meet by changing the NIC */
 static int uct_tcp_zc_devmem_setup_helps(const uct_tcp_zc_caps_t *caps)
 {
@@ -62,17 +86,17 @@ static int uct_tcp_zc_devmem_setup_helps(const uct_tcp_zc_caps_t *caps)
 }
 
 static ucs_status_t
-uct_tcp_zc_devmem_setup(uct_tcp_zc_iface_t *iface, uct_tcp_zc_caps_t *caps)
+uct_tcp_zc_devmem_setup(uct_tcp_zc_iface_t *iface, uct_tcp_zc_caps_t *caps,
+                        uint32_t queue)
 {
     char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
     uct_tcp_zc_genl_err_t err;
     ucs_status_t status;
 
-    status = uct_tcp_zc_ethtool_setup(iface->if_name, caps->ifindex,
-                                      caps->num_rx_queues - 1,
+    status = uct_tcp_zc_ethtool_setup(iface->if_name, caps->ifindex, queue,
                                       iface->if_addr.ss_family,
-                                      iface->listen_port,
-                                      &iface->devmem.setup, &err);
+                                      iface->dc.port, &iface->devmem.setup,
+                                      &err);
     if (status != UCS_OK) {
         ucs_diag("tcp_zc %s: devmem NIC setup failed, the device is left as "
                  "it was: %s", iface->if_name,
@@ -80,22 +104,136 @@ uct_tcp_zc_devmem_setup(uct_tcp_zc_iface_t *iface, uct_tcp_zc_caps_t *caps)
         return status;
     }
 
-    ucs_debug("tcp_zc %s: set up for devmem on RX queue %u, port %u",
-              iface->if_name, caps->num_rx_queues - 1, iface->listen_port);
+    ucs_debug("tcp_zc %s: set up for devmem on RX queue %u, data port %u",
+              iface->if_name, queue, iface->dc.port);
     return uct_tcp_zc_caps_query(iface->if_name,
                                  UCT_TCP_ZC_CAPS_DEVMEM |
                                  UCT_TCP_ZC_CAPS_PROBE_BIND, caps);
 }
 
-ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
-                                    ucs_ternary_auto_value_t mode, int setup)
+/* The local rank of this process on its host, as MPI launchers say it;
+ * 0 if none does */
+static unsigned uct_tcp_zc_devmem_local_rank(void)
 {
-    ucs_log_level_t level = (mode == UCS_YES) ? UCS_LOG_LEVEL_ERROR :
-                                                UCS_LOG_LEVEL_DEBUG;
-    uct_tcp_zc_caps_t caps;
+    static const char *vars[] = {"OMPI_COMM_WORLD_LOCAL_RANK",
+                                 "MPI_LOCALRANKID", "SLURM_LOCALID",
+                                 "PMIX_LOCAL_RANK"};
+    const char *value;
+    unsigned i;
+
+    for (i = 0; i < ucs_static_array_size(vars); ++i) {
+        value = getenv(vars[i]);
+        if ((value != NULL) && (*value != '\0')) {
+            return strtoul(value, NULL, 10);
+        }
+    }
+
+    return 0;
+}
+
+/*
+ * The RX queues to bind: UCX_TCP_ZC_DEVMEM_QUEUES "auto" is the last queue
+ * less the local rank (each rank of a host its own), else "N" or "N-M".
+ * Queue 0 stays for the rest of the traffic.
+ */
+static ucs_status_t uct_tcp_zc_devmem_queues(const uct_tcp_zc_iface_t *iface,
+                                             const char *spec,
+                                             unsigned num_rx_queues,
+                                             uint32_t *first_p,
+                                             unsigned *count_p)
+{
+    unsigned rank, first, last;
+    char *end;
+
+    if (num_rx_queues < 2) {
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    if (!strcmp(spec, "auto")) {
+        rank = uct_tcp_zc_devmem_local_rank();
+        if (rank >= num_rx_queues - 1) {
+            return UCS_ERR_UNSUPPORTED;
+        }
+
+        *first_p = num_rx_queues - 1 - rank;
+        *count_p = 1;
+        return UCS_OK;
+    }
+
+    first = strtoul(spec, &end, 10);
+    last  = first;
+    if (*end == '-') {
+        last = strtoul(end + 1, &end, 10);
+    }
+
+    if ((end == spec) || (*end != '\0') || (first == 0) || (last < first) ||
+        (last >= num_rx_queues)) {
+        ucs_error("tcp_zc %s: invalid UCX_" UCT_TCP_ZC_CONFIG_PREFIX
+                  "DEVMEM_QUEUES '%s': 'auto', 'N' or 'N-M', 1 <= N <= M < "
+                  "%u", iface->if_name, spec, num_rx_queues);
+        return UCS_ERR_INVALID_PARAM;
+    }
+
+    *first_p = first;
+    *count_p = last - first + 1;
+    return UCS_OK;
+}
+
+/* Why no RX queue is left for this process */
+static void uct_tcp_zc_devmem_queues_log(const uct_tcp_zc_iface_t *iface,
+                                         unsigned num_rx_queues,
+                                         ucs_log_level_t level)
+{
+    ucs_log(level, "tcp_zc %s: devmem is off: no RX queue for this process "
+            "(%u queues, queue 0 is shared, local rank %u)", iface->if_name,
+            num_rx_queues, uct_tcp_zc_devmem_local_rank());
+}
+
+/* Steer the data port to the bound queue: one ntuple rule of the iface */
+static ucs_status_t uct_tcp_zc_devmem_steer(uct_tcp_zc_iface_t *iface,
+                                            uint32_t queue,
+                                            ucs_log_level_t level)
+{
+    char buf[UCT_TCP_ZC_GENL_MSG_MAX + 64];
+    uct_tcp_zc_ethtool_ntuple_rule_t rule;
+    uct_tcp_zc_genl_err_t err;
     ucs_status_t status;
 
-    iface->devmem.setup = NULL;
+    rule.location = 0;
+    rule.family   = iface->if_addr.ss_family;
+    rule.dst_port = iface->dc.port;
+    rule.queue    = queue;
+    status        = uct_tcp_zc_ethtool_ntuple_insert(iface->if_name, &rule,
+                                                     &err);
+    if (status != UCS_OK) {
+        ucs_log(level, "tcp_zc %s: devmem receive is off: the ntuple rule "
+                "from data port %u to RX queue %u: %s", iface->if_name,
+                iface->dc.port, queue,
+                uct_tcp_zc_genl_err_str(&err, buf, sizeof(buf)));
+        return UCS_ERR_UNSUPPORTED;
+    }
+
+    iface->devmem.rule_location = rule.location;
+    iface->devmem.rule_set      = 1;
+    return UCS_OK;
+}
+
+ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
+                                    const uct_tcp_zc_iface_config_t *config)
+{
+    ucs_ternary_auto_value_t mode = config->devmem;
+    ucs_log_level_t level = (mode == UCS_YES) ? UCS_LOG_LEVEL_ERROR :
+                                                UCS_LOG_LEVEL_DEBUG;
+    ucs_status_t status, queue_status;
+    uct_tcp_zc_caps_t caps;
+    unsigned num_queues;
+    uint32_t queue;
+
+    iface->devmem.setup    = NULL;
+    iface->devmem.rule_set = 0;
+    iface->devmem.tx       = 0;
+    iface->devmem.ifindex  = 0;
+    iface->dc.pool         = NULL;
     if (mode == UCS_NO) {
         return UCS_OK;
     }
@@ -103,6 +241,11 @@ ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
     if (iface->is_loopback) {
         ucs_log(level, "tcp_zc %s: devmem needs a NIC, this is a loopback "
                 "device", iface->if_name);
+        return (mode == UCS_YES) ? UCS_ERR_UNSUPPORTED : UCS_OK;
+    } else if (!iface->dc.enabled) {
+        ucs_log(level, "tcp_zc %s: devmem receive needs data connections "
+                "(UCX_" UCT_TCP_ZC_CONFIG_PREFIX "DATA_CONN=n)",
+                iface->if_name);
         return (mode == UCS_YES) ? UCS_ERR_UNSUPPORTED : UCS_OK;
     }
 
@@ -114,32 +257,72 @@ ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
         return (mode == UCS_YES) ? status : UCS_OK;
     }
 
-    if (setup && uct_tcp_zc_devmem_setup_helps(&caps)) {
-        status = uct_tcp_zc_devmem_setup(iface, &caps);
+    queue_status = uct_tcp_zc_devmem_queues(iface, config->devmem_queues,
+                                            caps.num_rx_queues, &queue,
+                                            &num_queues);
+    if (queue_status == UCS_ERR_INVALID_PARAM) {
+        return queue_status;
+    }
+
+    if (config->devmem_setup && (queue_status == UCS_OK) &&
+        uct_tcp_zc_devmem_setup_helps(&caps)) {
+        status = uct_tcp_zc_devmem_setup(iface, &caps, queue);
         if ((status != UCS_OK) && (mode == UCS_YES)) {
             goto err_undo;
         }
     }
 
+    iface->devmem.ifindex = caps.ifindex;
+    iface->devmem.tx      = uct_tcp_zc_caps_path_ok(&caps,
+                                                    UCT_TCP_ZC_PATH_DEVMEM_TX);
     if (!uct_tcp_zc_caps_path_ok(&caps, UCT_TCP_ZC_PATH_DEVMEM_RX) ||
-        !uct_tcp_zc_caps_path_ok(&caps, UCT_TCP_ZC_PATH_DEVMEM_TX)) {
+        ((mode == UCS_YES) && !iface->devmem.tx)) {
         ucs_log(level, "tcp_zc %s: devmem is off, missing:", iface->if_name);
         uct_tcp_zc_caps_log_missing(&caps, UCT_TCP_ZC_PATH_DEVMEM_RX, level);
         uct_tcp_zc_caps_log_missing(&caps, UCT_TCP_ZC_PATH_DEVMEM_TX, level);
         status = UCS_ERR_UNSUPPORTED;
-    } else {
-        ucs_log(level, "tcp_zc %s: devmem requirements are met, but the "
-                "devmem data path is not built yet", iface->if_name);
-        status = UCS_ERR_UNSUPPORTED;
+        goto err_off;
+    } else if (queue_status != UCS_OK) {
+        uct_tcp_zc_devmem_queues_log(iface, caps.num_rx_queues, level);
+        status = queue_status;
+        goto err_off;
     }
 
-    if (mode == UCS_YES) {
+    iface->dc.pool = ucs_malloc(sizeof(*iface->dc.pool), "tcp_zc devmem pool");
+    if (iface->dc.pool == NULL) {
+        status = UCS_ERR_NO_MEMORY;
         goto err_undo;
     }
 
-    /* a setup stays until the iface closes */
+    status = uct_tcp_zc_devmem_pool_create(iface->if_name, caps.ifindex,
+                                           &queue, 1, config->devmem_pool_size,
+                                           iface->dc.pool);
+    if (status != UCS_OK) {
+        ucs_free(iface->dc.pool);
+        iface->dc.pool = NULL;
+        goto err_off;
+    }
+
+    /* the setup made the rule; else this iface makes its own */
+    if ((iface->devmem.setup == NULL) &&
+        (uct_tcp_zc_devmem_steer(iface, queue, level) != UCS_OK)) {
+        status = UCS_ERR_UNSUPPORTED;
+        goto err_off;
+    }
+
+    ucs_debug("tcp_zc %s: devmem receive on RX queue %u (data port %u, pool "
+              "of %zu bytes), devmem send %s", iface->if_name, queue,
+              iface->dc.port, iface->dc.pool->size,
+              iface->devmem.tx ? "on" : "off");
     return UCS_OK;
 
+err_off:
+    if (mode != UCS_YES) {
+        /* a setup stays until the iface closes; the rest goes */
+        uct_tcp_zc_devmem_pool_free(iface);
+        iface->devmem.tx = 0;
+        return UCS_OK;
+    }
 err_undo:
     uct_tcp_zc_devmem_cleanup(iface);
     return status;
@@ -147,6 +330,8 @@ err_undo:
 
 void uct_tcp_zc_devmem_cleanup(uct_tcp_zc_iface_t *iface)
 {
+    uct_tcp_zc_devmem_pool_free(iface);
+    iface->devmem.tx = 0;
     if (iface->devmem.setup != NULL) {
         uct_tcp_zc_ethtool_setup_undo(iface->devmem.setup);
         iface->devmem.setup = NULL;
@@ -215,6 +400,32 @@ size_t uct_tcp_zc_devmem_tx_cmsg(void *control, uint32_t binding_id)
     cmsg->cmsg_len   = CMSG_LEN(sizeof(binding_id));
     memcpy(CMSG_DATA(cmsg), &binding_id, sizeof(binding_id));
     return UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN;
+}
+
+ssize_t uct_tcp_zc_devmem_sendv(int fd, const struct iovec *iov,
+                                unsigned iovcnt, uint32_t binding_id)
+{
+    union {
+        struct cmsghdr align;
+        char           buf[UCT_TCP_ZC_DEVMEM_TX_CONTROL_LEN];
+    } control;
+    struct msghdr msg;
+    ssize_t ret;
+
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov        = (struct iovec*)iov;
+    msg.msg_iovlen     = iovcnt;
+    msg.msg_control    = control.buf;
+    msg.msg_controllen = uct_tcp_zc_devmem_tx_cmsg(control.buf, binding_id);
+    do {
+        ret = sendmsg(fd, &msg, MSG_ZEROCOPY | MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while ((ret < 0) && (errno == EINTR));
+
+    if ((ret < 0) && ((errno == EAGAIN) || (errno == EWOULDBLOCK))) {
+        return 0;
+    }
+
+    return ret;
 }
 
 int uct_tcp_zc_devmem_udmabuf_create(size_t size)

@@ -51,6 +51,16 @@ ucs_status_t uct_tcp_zc_devmem_tokens_return(int fd,
                                              unsigned *freed_p);
 
 /**
+ * Send from a dmabuf which a bind-tx binding (binding_id) makes sendable on
+ * the socket's device: sendmsg(MSG_ZEROCOPY) with one SCM_DEVMEM_DMABUF, iov
+ * bases are offsets in the dmabuf. The socket has SO_ZEROCOPY and is bound
+ * to that device. Returns as uct_tcp_zc_socket_sendv(): bytes sent, 0 if
+ * the socket is full, -1 with errno (ENOBUFS: the error queue is full).
+ */
+ssize_t uct_tcp_zc_devmem_sendv(int fd, const struct iovec *iov,
+                                unsigned iovcnt, uint32_t binding_id);
+
+/**
  * Build the control message of a devmem send (sendmsg with MSG_ZEROCOPY on a
  * socket with SO_ZEROCOPY, iov bases are offsets in the dmabuf): one
  * SCM_DEVMEM_DMABUF carrying the bind-tx binding id. control must be

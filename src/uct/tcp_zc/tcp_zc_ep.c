@@ -619,19 +619,22 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   uct_rkey_t rkey, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p);
 
-/* Whether an iov has memory of a dmabuf registration */
-static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt)
+/* Whether an iov has memory of a dmabuf registration; *memh_p is that
+ * registration where the iov is one entry */
+static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt,
+                                    uct_tcp_zc_memh_t **memh_p)
 {
+    int dmabuf = 0;
     size_t i;
 
     for (i = 0; i < iovcnt; ++i) {
-        if ((iov[i].memh != UCT_MEM_HANDLE_NULL) &&
-            uct_tcp_zc_memh_is_dmabuf((uct_tcp_zc_memh_t*)iov[i].memh)) {
-            return 1;
-        }
+        dmabuf |= (iov[i].memh != UCT_MEM_HANDLE_NULL) &&
+                  uct_tcp_zc_memh_is_dmabuf(
+                          (const uct_tcp_zc_memh_t*)iov[i].memh);
     }
 
-    return 0;
+    *memh_p = (dmabuf && (iovcnt == 1)) ? iov[0].memh : NULL;
+    return dmabuf;
 }
 
 /* Open the data connection to the peer, and announce it */
@@ -658,11 +661,13 @@ static ucs_status_t uct_tcp_zc_ep_dc_open(uct_tcp_zc_conn_t *conn)
     return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
 }
 
-/* A PUT whose data go on the data connection */
+/* A PUT whose data go on the data connection: from the dmabuf of memh
+ * (if not NULL) where the device sends from it */
 static ucs_status_t uct_tcp_zc_ep_put_dc(uct_tcp_zc_ep_t *ep,
                                          uct_tcp_zc_rma_req_t *req,
                                          const struct iovec *vec,
                                          unsigned vec_cnt,
+                                         uct_tcp_zc_memh_t *memh,
                                          uct_completion_t *comp)
 {
     uct_tcp_zc_conn_t *conn = ep->conn;
@@ -676,7 +681,7 @@ static ucs_status_t uct_tcp_zc_ep_put_dc(uct_tcp_zc_ep_t *ep,
         }
     }
 
-    dc_tx = uct_tcp_zc_dc_tx_get(conn->iface, vec, vec_cnt);
+    dc_tx = uct_tcp_zc_dc_tx_get(conn, vec, vec_cnt, memh);
     if (dc_tx == NULL) {
         return UCS_ERR_NO_MEMORY;
     }
@@ -711,7 +716,8 @@ static ucs_status_t
 uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
                         const struct iovec *vec, unsigned vec_cnt,
                         size_t length, uint64_t remote_addr, uct_rkey_t rkey,
-                        int dc, uct_completion_t *comp)
+                        int dc, uct_tcp_zc_memh_t *dc_memh,
+                        uct_completion_t *comp)
 {
     size_t num_parts = ucs_max(ucs_div_round_up(length,
                                                 UCT_TCP_ZC_RMA_SEG_SIZE), 1);
@@ -745,7 +751,7 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
             uct_tcp_zc_ep_rma_req(&req, type, remote_addr + offset, rkey,
                                   part);
             status = dc ? uct_tcp_zc_ep_put_dc(ep, &req, slice, slice_cnt,
-                                               part_comp) :
+                                               dc_memh, part_comp) :
                           uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req),
                                                slice, slice_cnt, 1,
                                                UCT_TCP_ZC_TX_PUT, part_comp,
@@ -783,6 +789,7 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     struct iovec vec[UCT_TCP_ZC_MAX_IOV];
     ucs_status_t status;
     unsigned vec_cnt;
+    uct_tcp_zc_memh_t *dc_memh;
     size_t length;
     int dc;
 
@@ -796,12 +803,14 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     /* completes when the target acknowledges the data; data from or to
      * device memory go on the data connection, where the peer has one */
-    dc = uct_tcp_zc_dc_wanted(ep->conn, uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt),
+    dc = uct_tcp_zc_dc_wanted(ep->conn,
+                              uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &dc_memh),
                               ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ?
                               0 : ((const uct_tcp_zc_rkey_t*)rkey)->key,
                               length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_PUT, vec, vec_cnt,
-                                   length, remote_addr, rkey, dc, comp);
+                                   length, remote_addr, rkey, dc, dc_memh,
+                                   comp);
 }
 
 static ucs_status_t
@@ -886,7 +895,7 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
-                                   length, remote_addr, rkey, 0, comp);
+                                   length, remote_addr, rkey, 0, NULL, comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,

@@ -52,7 +52,9 @@ static ucs_stats_class_t uct_tcp_zc_iface_stats_class = {
         [UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES]     = "data_conn_tx_bytes",
         [UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES]     = "data_conn_rx_bytes",
         [UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES] = "devmem_rx_bytes",
-        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS]   = "devmem_tokens"
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS]   = "devmem_tokens",
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TX_BYTES] = "devmem_tx_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_STAGED_BYTES] = "devmem_staged_bytes"
     }
 };
 #endif
@@ -112,6 +114,21 @@ static ucs_config_field_t uct_tcp_zc_iface_config_table[] = {
      "fails. Needs CAP_NET_ADMIN.",
      ucs_offsetof(uct_tcp_zc_iface_config_t, devmem_setup),
      UCS_CONFIG_TYPE_BOOL},
+
+    {"DEVMEM_QUEUES", "auto",
+     "RX queues which devmem receive binds its pool to: 'N' or 'N-M' (queue\n"
+     "0 stays for the rest of the traffic), or auto: the last queue less the\n"
+     "local rank of the process where an MPI launcher gives one, so that the\n"
+     "ranks of a host take a queue each. The device's RSS table must leave\n"
+     "them out (ucx_tcp_zc_caps --setup does that once for all).",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, devmem_queues),
+     UCS_CONFIG_TYPE_STRING},
+
+    {"DEVMEM_POOL_SIZE", "32m",
+     "Bytes of the devmem RX pool, which the NIC fills with received payload\n"
+     "until this side copied it out and gave the fragments back.",
+     ucs_offsetof(uct_tcp_zc_iface_config_t, devmem_pool_size),
+     UCS_CONFIG_TYPE_MEMUNITS},
 
     {"DATA_CONN", "auto",
      "Payload-only data connections for PUT data from or to device memory\n"
@@ -1113,20 +1130,28 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
         goto err_close_listen;
     }
 
-    self->dc.pool = NULL;
-    status        = uct_tcp_zc_devmem_init(self, config->devmem,
-                                           config->devmem_setup);
+    /* the data port: always with DATA_CONN=y; for devmem receive, which
+     * steers it, where devmem may be on */
+    self->dc.pool     = NULL;
+    self->dc.enabled  = (config->data_conn == UCS_YES) ||
+                        ((config->data_conn == UCS_AUTO) &&
+                         (config->devmem != UCS_NO) && !self->is_loopback);
+    self->dc.all_data = (config->data_conn == UCS_YES);
+    status            = uct_tcp_zc_dc_iface_init(self);
     if (status != UCS_OK) {
         goto err_close_listen;
     }
 
-    self->dc.enabled  = (config->data_conn == UCS_YES) ||
-                        ((config->data_conn == UCS_AUTO) &&
-                         (self->dc.pool != NULL));
-    self->dc.all_data = (config->data_conn == UCS_YES);
-    status           = uct_tcp_zc_dc_iface_init(self);
+    status = uct_tcp_zc_devmem_init(self, config);
     if (status != UCS_OK) {
-        goto err_devmem_cleanup;
+        goto err_dc_cleanup;
+    }
+
+    if (self->dc.enabled && (self->dc.pool == NULL) &&
+        (config->data_conn != UCS_YES)) {
+        /* no devmem receive, so no data port */
+        uct_tcp_zc_dc_iface_cleanup(self);
+        self->dc.enabled = 0;
     }
 
     status = ucs_sys_fcntl_modfl(self->listen_fd, O_NONBLOCK, 0);
@@ -1149,9 +1174,8 @@ static UCS_CLASS_INIT_FUNC(uct_tcp_zc_iface_t, uct_md_h tl_md,
     return UCS_OK;
 
 err_dc_cleanup:
-    uct_tcp_zc_dc_iface_cleanup(self);
-err_devmem_cleanup:
     uct_tcp_zc_devmem_cleanup(self);
+    uct_tcp_zc_dc_iface_cleanup(self);
 err_close_listen:
     ucs_conn_match_cleanup(&self->conn_match);
     if (self->zc.uring != NULL) {
