@@ -17,6 +17,12 @@
 #  - tcp_zc's own gtests of its RX pool (bind-rx of a udmabuf, EEXIST of a
 #    second binding), of bind-tx of a dmabuf registration and of udmabuf
 #    registrations, with TCP_ZC_TEST_DEVMEM_IF naming the device;
+#  - tcp_zc's devmem data path end to end: the gtest
+#    test_tcp_zc_devmem_xfer in two processes, one per namespace, each with
+#    an iface of UCX_TCP_ZC_DEVMEM=y: PUT (then GET back, compared) of 1 B
+#    to 64 MiB between udmabuf registrations and host memory both ways, the
+#    data on data connections steered into each side's RX pool, sent from
+#    the dmabuf, every token given back;
 #  - io_uring zero-copy receive (iou-zcrx) on tzcdm0, where it was built.
 # Each result is a line "PASS|FAIL|SKIP: <text>" in <res>/devmem-results.
 #
@@ -468,6 +474,78 @@ else
     result SKIP "tcp_zc gtests on $rx_if: no gtest in this tree"
 fi
 say "tcp_zc gtests done at $(elapsed)"
+
+# ---- tcp_zc's devmem data path, between the two ports ----
+
+if [ -x "$gtest" ]
+then
+    # both ports as devmem needs them, as an administrator sets them once:
+    # header split on, hds-thresh 0, ntuple on, the last queue out of RSS
+    for side in $rx_ns:$rx_if $tx_ns:$tx_if
+    do
+        IFS=: read -r ns ifname <<< "$side"
+        ynl $ns ethtool --do rings-set --json "{\"header\": {\"dev-name\":
+            \"$ifname\"}, \"tcp-data-split\": \"enabled\",
+            \"hds-thresh\": 0}" > /dev/null
+        ip netns exec $ns ethtool -K $ifname ntuple on
+        ip netns exec $ns ethtool -X $ifname equal $((queues - 1))
+    done
+    # udmabuf refuses buffers above size_limit_mb (64 by default)
+    limit=/sys/module/udmabuf/parameters/size_limit_mb
+    [ ! -w $limit ] || echo 256 > $limit
+    c11=$(counters 11)
+    c12=$(counters 12)
+    xdir=$(mktemp -d)
+    pids=""
+    for side in a:$rx_ns:$rx_if b:$tx_ns:$tx_if
+    do
+        IFS=: read -r role ns ifname <<< "$side"
+        (cd /tmp && ip netns exec $ns env UCX_LOG_LEVEL=diag \
+            TCP_ZC_TEST_DEVMEM_IF=$ifname \
+            TCP_ZC_TEST_DEVMEM_PEER_DIR=$xdir TCP_ZC_TEST_DEVMEM_ROLE=$role \
+            timeout 400 "$gtest" \
+            --gtest_filter='*test_tcp_zc_devmem_xfer*') \
+            > "$res/devmem-xfer-$role.log" 2>&1 &
+        pids+=" $!"
+    done
+    rcs=""
+    for pid in $pids
+    do
+        wait $pid
+        rcs+=" $?"
+    done
+    rm -rf "$xdir"
+    for ns in $rx_ns $tx_ns
+    do
+        ip netns exec $ns ethtool -X $(ip netns exec $ns ls /sys/class/net |
+                                       grep tzcdm) default
+    done
+    grep -h "devmem xfer\|Failure\|Expected\|Which is\|error" \
+        "$res"/devmem-xfer-[ab].log | sed 's/^/devmem: /' | head -n 60
+    say "xfer: counters of $rx_if before: $c11"
+    say "xfer: counters of $rx_if after:  $(counters 11)"
+    say "xfer: counters of $tx_if before: $c12"
+    say "xfer: counters of $tx_if after:  $(counters 12)"
+    ok=$(grep -l "^\[       OK \] test_tcp_zc_devmem_xfer" \
+         "$res"/devmem-xfer-[ab].log | wc -l)
+    skipped=$(grep -h -A1 "RUN.*devmem_xfer" "$res"/devmem-xfer-[ab].log |
+              grep -c "SKIP")
+    if [ "$rcs" = " 0 0" ] && [ "$ok" -eq 2 ] && [ "$skipped" -eq 0 ]
+    then
+        result PASS "tcp_zc devmem data path between $rx_if and $tx_if:" \
+               "$(grep -h "data connection bytes" \
+                  "$res"/devmem-xfer-[ab].log | sed 's/.*devmem xfer //' |
+                  tr -d '<>' | paste -sd ';')"
+    elif [ "$rcs" = " 0 0" ] && [ "$skipped" -eq 2 ]
+    then
+        result SKIP "tcp_zc devmem data path: $(grep -h -m 1 "SKIP" \
+               "$res"/devmem-xfer-a.log | sed 's/.*SKIP *\] *//')"
+    else
+        result FAIL "tcp_zc devmem data path: exits$rcs, $ok passed (see" \
+               "$res/devmem-xfer-a.log, -b.log)"
+    fi
+fi
+say "devmem data path done at $(elapsed)"
 
 # ---- io_uring zero-copy receive (iou-zcrx) ----
 

@@ -62,7 +62,7 @@ aptdir=$vmdir/apt
 logdir=$treedir/vm-logs
 install=$treedir/install
 check=$treedir/tcp_zc_vm_check
-vm_timeout=${TCP_ZC_VM_TIMEOUT:-600}
+vm_timeout=${TCP_ZC_VM_TIMEOUT:-900}
 harness_start=$EPOCHREALTIME
 
 host_addr=198.51.100.1
@@ -545,7 +545,7 @@ fi
 # the devmem tests on two netdevsim ports inside the guest
 if [ -n "$devmem_dir" ]
 then
-    guest_cmd devmem 480 bash "$srcdir/devmem-guest.sh" "$devmem_dir" \
+    guest_cmd devmem 900 bash "$srcdir/devmem-guest.sh" "$devmem_dir" \
         /tmp/vm-results "$install" "$check"
 fi
 
@@ -586,7 +586,7 @@ cmdline+=" tcp_zc_vm.addr=$guest_addr/24"
 # start_guest: qemu in the namespace, in the background (pid: qemu_pid)
 start_guest() {
     $sudo ip netns exec "$ns" timeout -k 10 "$vm_timeout" \
-        qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
+        qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
         -nodefaults -display none -no-reboot -monitor none \
         -serial "file:$logdir/console.log" \
         -kernel "$vmlinuz" -initrd "$initrd" \

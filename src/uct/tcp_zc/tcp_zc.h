@@ -128,7 +128,9 @@ enum {
     UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES,    /* sent on data connections */
     UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES,    /* received on data connections */
     UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES, /* of those, in the RX pool */
-    UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS,  /* RX pool tokens returned */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_FRAGS,   /* of those, RX pool fragments */
+    UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS,  /* their tokens which the kernel
+                                             took back */
     UCT_TCP_ZC_IFACE_STAT_DEVMEM_TX_BYTES, /* sent from dmabufs */
     UCT_TCP_ZC_IFACE_STAT_DEVMEM_STAGED_BYTES, /* of dmabufs, sent by the
                                                   CPU instead */

@@ -433,8 +433,8 @@ static ssize_t uct_tcp_zc_dc_recv_devmem(uct_tcp_zc_conn_t *conn, void *buf,
     size_t controllen             = iface->dc.control_len;
     uct_tcp_zc_dmrx_result_t result;
     uct_tcp_zc_dmrx_cursor_t cursor;
+    unsigned freed, i, device_frags = 0;
     uct_tcp_zc_dmrx_status_t walk;
-    unsigned freed, tokens;
     struct iovec iov;
     ucs_status_t status;
     size_t copied, done;
@@ -465,7 +465,6 @@ static ssize_t uct_tcp_zc_dc_recv_devmem(uct_tcp_zc_conn_t *conn, void *buf,
 
     uct_tcp_zc_dmrx_cursor_init(&cursor, iface->dc.frags, result.num_frags,
                                 pool->map, iface->dc.scratch);
-    tokens = 0;
     for (done = 0; !uct_tcp_zc_dmrx_cursor_done(&cursor); done += copied) {
         /* dropped data go to the second half of the scratch buffer */
         copied = uct_tcp_zc_dmrx_copy(&cursor,
@@ -476,19 +475,24 @@ static ssize_t uct_tcp_zc_dc_recv_devmem(uct_tcp_zc_conn_t *conn, void *buf,
                                       ret - done, &iface->dc.tokens);
         if (uct_tcp_zc_dmrx_cursor_done(&cursor) ||
             uct_tcp_zc_dmrx_tokens_full(&iface->dc.tokens)) {
-            tokens += iface->dc.tokens.num_tokens;
-            status  = uct_tcp_zc_devmem_tokens_return(conn->dc.rx->fd,
-                                                      &iface->dc.tokens,
-                                                      &freed);
+            /* their bytes are copied: the fragments go back */
+            status = uct_tcp_zc_devmem_tokens_return(conn->dc.rx->fd,
+                                                     &iface->dc.tokens,
+                                                     &freed);
             if (status != UCS_OK) {
                 errno = EIO;
                 return -1;
             }
+            UCT_TCP_ZC_IFACE_STAT(iface, DEVMEM_TOKENS, freed);
         }
     }
 
+    for (i = 0; i < result.num_frags; ++i) {
+        device_frags += !uct_tcp_zc_dmrx_frag_is_linear(&iface->dc.frags[i]);
+    }
+
     UCT_TCP_ZC_IFACE_STAT(iface, DEVMEM_RX_BYTES, result.device_bytes);
-    UCT_TCP_ZC_IFACE_STAT(iface, DEVMEM_TOKENS, tokens);
+    UCT_TCP_ZC_IFACE_STAT(iface, DEVMEM_FRAGS, device_frags);
     return ret;
 }
 

@@ -38,6 +38,14 @@
 #define UCT_TCP_ZC_DEVMEM_PATHS \
     (UCT_TCP_ZC_PATH_DEVMEM_RX | UCT_TCP_ZC_PATH_DEVMEM_TX)
 
+/* What the iface asks of its device: the devmem requirements, SO_ZEROCOPY
+ * for devmem send, and bind probes with a small udmabuf (bound and let go at
+ * once; a memfd where the kernel has no udmabuf, which kernels refuse
+ * before or after their device checks) */
+#define UCT_TCP_ZC_DEVMEM_CAPS \
+    (UCT_TCP_ZC_CAPS_SEND | UCT_TCP_ZC_CAPS_DEVMEM | \
+     UCT_TCP_ZC_CAPS_PROBE_BIND | UCT_TCP_ZC_CAPS_PROBE_DMABUF)
+
 
 /* Unbind and free the RX pool of an iface, and its steering rule */
 static void uct_tcp_zc_devmem_pool_free(uct_tcp_zc_iface_t *iface)
@@ -106,9 +114,8 @@ uct_tcp_zc_devmem_setup(uct_tcp_zc_iface_t *iface, uct_tcp_zc_caps_t *caps,
 
     ucs_debug("tcp_zc %s: set up for devmem on RX queue %u, data port %u",
               iface->if_name, queue, iface->dc.port);
-    return uct_tcp_zc_caps_query(iface->if_name,
-                                 UCT_TCP_ZC_CAPS_DEVMEM |
-                                 UCT_TCP_ZC_CAPS_PROBE_BIND, caps);
+    return uct_tcp_zc_caps_query(iface->if_name, UCT_TCP_ZC_DEVMEM_CAPS,
+                                 caps);
 }
 
 /* The local rank of this process on its host, as MPI launchers say it;
@@ -249,10 +256,8 @@ ucs_status_t uct_tcp_zc_devmem_init(uct_tcp_zc_iface_t *iface,
         return (mode == UCS_YES) ? UCS_ERR_UNSUPPORTED : UCS_OK;
     }
 
-    /* bind probes offer a memfd, which is never bound */
-    status = uct_tcp_zc_caps_query(iface->if_name,
-                                   UCT_TCP_ZC_CAPS_DEVMEM |
-                                   UCT_TCP_ZC_CAPS_PROBE_BIND, &caps);
+    status = uct_tcp_zc_caps_query(iface->if_name, UCT_TCP_ZC_DEVMEM_CAPS,
+                                   &caps);
     if (status != UCS_OK) {
         return (mode == UCS_YES) ? status : UCS_OK;
     }

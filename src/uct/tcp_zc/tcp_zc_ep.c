@@ -450,6 +450,41 @@ static size_t uct_tcp_zc_ep_iov(const uct_iov_t *iov, size_t iovcnt,
     return total;
 }
 
+/* Whether an iov has memory of a dmabuf registration; *memh_p is that
+ * registration where the iov is one entry */
+static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt,
+                                    uct_tcp_zc_memh_t **memh_p)
+{
+    int dmabuf = 0;
+    size_t i;
+
+    for (i = 0; i < iovcnt; ++i) {
+        dmabuf |= (iov[i].memh != UCT_MEM_HANDLE_NULL) &&
+                  uct_tcp_zc_memh_is_dmabuf(
+                          (const uct_tcp_zc_memh_t*)iov[i].memh);
+    }
+
+    *memh_p = (dmabuf && (iovcnt == 1)) ? iov[0].memh : NULL;
+    return dmabuf;
+}
+
+/* Whether the data of an iov are of a dmabuf registration, so the CPU
+ * sends them from its mapping (counted), not zero-copy: the pages of a
+ * dmabuf mapping are no user pages which a zero-copy send could pin */
+static int uct_tcp_zc_ep_iov_staged(uct_tcp_zc_ep_t *ep, const uct_iov_t *iov,
+                                    size_t iovcnt, size_t length)
+{
+    uct_tcp_zc_memh_t *memh;
+
+    if (!uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &memh)) {
+        return 0;
+    }
+
+    UCT_TCP_ZC_IFACE_STAT(uct_tcp_zc_ep_iface(ep), DEVMEM_STAGED_BYTES,
+                          length);
+    return 1;
+}
+
 ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
                                     const void *header, unsigned header_length,
                                     const uct_iov_t *iov, size_t iovcnt,
@@ -489,8 +524,10 @@ ucs_status_t uct_tcp_zc_ep_am_zcopy(uct_ep_h tl_ep, uint8_t am_id,
     UCT_TL_EP_STAT_OP(&ep->super, AM, ZCOPY, length);
 
     return uct_tcp_zc_conn_send(ep->conn, hdr, sizeof(*hdr) + header_length,
-                                vec, vec_cnt, 1, UCT_TCP_ZC_TX_SEND, comp,
-                                NULL);
+                                vec, vec_cnt,
+                                !uct_tcp_zc_ep_iov_staged(ep, iov, iovcnt,
+                                                          length),
+                                UCT_TCP_ZC_TX_SEND, comp, NULL);
 }
 
 static UCS_F_ALWAYS_INLINE void
@@ -619,24 +656,6 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   uct_rkey_t rkey, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p);
 
-/* Whether an iov has memory of a dmabuf registration; *memh_p is that
- * registration where the iov is one entry */
-static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt,
-                                    uct_tcp_zc_memh_t **memh_p)
-{
-    int dmabuf = 0;
-    size_t i;
-
-    for (i = 0; i < iovcnt; ++i) {
-        dmabuf |= (iov[i].memh != UCT_MEM_HANDLE_NULL) &&
-                  uct_tcp_zc_memh_is_dmabuf(
-                          (const uct_tcp_zc_memh_t*)iov[i].memh);
-    }
-
-    *memh_p = (dmabuf && (iovcnt == 1)) ? iov[0].memh : NULL;
-    return dmabuf;
-}
-
 /* Open the data connection to the peer, and announce it */
 static ucs_status_t uct_tcp_zc_ep_dc_open(uct_tcp_zc_conn_t *conn)
 {
@@ -716,7 +735,7 @@ static ucs_status_t
 uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
                         const struct iovec *vec, unsigned vec_cnt,
                         size_t length, uint64_t remote_addr, uct_rkey_t rkey,
-                        int dc, uct_tcp_zc_memh_t *dc_memh,
+                        int dc, uct_tcp_zc_memh_t *dc_memh, int zcopy,
                         uct_completion_t *comp)
 {
     size_t num_parts = ucs_max(ucs_div_round_up(length,
@@ -753,7 +772,7 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
             status = dc ? uct_tcp_zc_ep_put_dc(ep, &req, slice, slice_cnt,
                                                dc_memh, part_comp) :
                           uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req),
-                                               slice, slice_cnt, 1,
+                                               slice, slice_cnt, zcopy,
                                                UCT_TCP_ZC_TX_PUT, part_comp,
                                                NULL);
         } else {
@@ -790,8 +809,8 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     ucs_status_t status;
     unsigned vec_cnt;
     uct_tcp_zc_memh_t *dc_memh;
+    int dc, src_dmabuf;
     size_t length;
-    int dc;
 
     status = uct_tcp_zc_ep_rma_zcopy_start(ep, iov, iovcnt, vec, &vec_cnt,
                                            &length);
@@ -803,14 +822,20 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     /* completes when the target acknowledges the data; data from or to
      * device memory go on the data connection, where the peer has one */
-    dc = uct_tcp_zc_dc_wanted(ep->conn,
-                              uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &dc_memh),
+    src_dmabuf = uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &dc_memh);
+    dc         = uct_tcp_zc_dc_wanted(ep->conn, src_dmabuf,
                               ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ?
                               0 : ((const uct_tcp_zc_rkey_t*)rkey)->key,
                               length);
+    if (!dc && src_dmabuf) {
+        /* the CPU sends it from the registration's mapping */
+        UCT_TCP_ZC_IFACE_STAT(uct_tcp_zc_ep_iface(ep), DEVMEM_STAGED_BYTES,
+                              length);
+    }
+
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_PUT, vec, vec_cnt,
                                    length, remote_addr, rkey, dc, dc_memh,
-                                   comp);
+                                   !src_dmabuf, comp);
 }
 
 static ucs_status_t
@@ -895,7 +920,8 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
-                                   length, remote_addr, rkey, 0, NULL, comp);
+                                   length, remote_addr, rkey, 0, NULL, 0,
+                                   comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,

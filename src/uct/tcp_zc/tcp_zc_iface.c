@@ -52,6 +52,7 @@ static ucs_stats_class_t uct_tcp_zc_iface_stats_class = {
         [UCT_TCP_ZC_IFACE_STAT_DC_TX_BYTES]     = "data_conn_tx_bytes",
         [UCT_TCP_ZC_IFACE_STAT_DC_RX_BYTES]     = "data_conn_rx_bytes",
         [UCT_TCP_ZC_IFACE_STAT_DEVMEM_RX_BYTES] = "devmem_rx_bytes",
+        [UCT_TCP_ZC_IFACE_STAT_DEVMEM_FRAGS]    = "devmem_frags",
         [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TOKENS]   = "devmem_tokens",
         [UCT_TCP_ZC_IFACE_STAT_DEVMEM_TX_BYTES] = "devmem_tx_bytes",
         [UCT_TCP_ZC_IFACE_STAT_DEVMEM_STAGED_BYTES] = "devmem_staged_bytes"

@@ -697,10 +697,11 @@ static int uct_tcp_zc_md_dmabuf_dev_ok(const char *if_name, char *reason,
     uct_tcp_zc_caps_t caps;
     uct_tcp_zc_req_t req;
 
-    /* a bind-tx probe offers a memfd: nothing is bound */
+    /* a bind-tx probe offers a small udmabuf, let go at once */
     if (uct_tcp_zc_caps_query(if_name,
                               UCT_TCP_ZC_CAPS_SEND | UCT_TCP_ZC_CAPS_DEVMEM |
-                              UCT_TCP_ZC_CAPS_PROBE_BIND, &caps) != UCS_OK) {
+                              UCT_TCP_ZC_CAPS_PROBE_BIND |
+                              UCT_TCP_ZC_CAPS_PROBE_DMABUF, &caps) != UCS_OK) {
         ucs_snprintf_zero(reason, max, "%s: capability query failed",
                           if_name);
         return 0;

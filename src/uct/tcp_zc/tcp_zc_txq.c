@@ -440,6 +440,7 @@ uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
     uct_tcp_zc_md_t *md = uct_tcp_zc_iface_md(conn->iface);
     uct_tcp_zc_tx_t *tx = NULL;
     ucs_status_t status;
+    int dmabuf;
 
     if ((memh != NULL) && !uct_tcp_zc_md_access_lock(md, memh)) {
         uct_tcp_zc_md_access_put(md, memh);
@@ -449,8 +450,16 @@ uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
         return UCS_ERR_IO_ERROR;
     }
 
+    /* the pages of a dmabuf mapping are no user pages, which zero-copy
+     * sends pin: the CPU copies them */
+    dmabuf = (memh != NULL) && uct_tcp_zc_memh_is_dmabuf(memh);
+    if (dmabuf) {
+        UCT_TCP_ZC_IFACE_STAT(conn->iface, DEVMEM_STAGED_BYTES, hdr->length);
+    }
+
     status = uct_tcp_zc_conn_send(conn, hdr, sizeof(*hdr), iov, iovcnt,
-                                  iovcnt > 0, UCT_TCP_ZC_TX_ANSWER, NULL,
+                                  (iovcnt > 0) && !dmabuf,
+                                  UCT_TCP_ZC_TX_ANSWER, NULL,
                                   (memh != NULL) ? &tx : NULL);
     if (memh != NULL) {
         uct_tcp_zc_md_access_unlock(md, memh);
