@@ -195,6 +195,8 @@ typedef enum {
 typedef enum {
     UCT_TCP_ZC_TX_SEND,      /* completes when sent */
     UCT_TCP_ZC_TX_ANSWER,    /* answer to the peer: completes when sent */
+    UCT_TCP_ZC_TX_NOTICE,    /* goes with the answers, ahead of the
+                                requests (DATA_CONN): completes when sent */
     UCT_TCP_ZC_TX_PUT,       /* completes on PUT_ACK */
     UCT_TCP_ZC_TX_GET,       /* completes on GET_RESP */
     UCT_TCP_ZC_TX_FLUSH      /* completes when all before it did */
@@ -566,6 +568,13 @@ uct_tcp_zc_conn_rx_buf_size(const uct_tcp_zc_iface_t *iface)
     return UCT_TCP_ZC_RX_BUF_SIZE(iface->config.seg_size);
 }
 
+/* Whether a message goes with the answers, ahead of the requests */
+static UCS_F_ALWAYS_INLINE int
+uct_tcp_zc_tx_is_answer(uct_tcp_zc_tx_kind_t kind)
+{
+    return (kind == UCT_TCP_ZC_TX_ANSWER) || (kind == UCT_TCP_ZC_TX_NOTICE);
+}
+
 /* Whether a send descriptor is a PUT or GET request */
 static UCS_F_ALWAYS_INLINE int uct_tcp_zc_tx_is_rma(uct_tcp_zc_tx_kind_t kind)
 {
@@ -652,6 +661,7 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
                      const struct iovec *iov, unsigned iovcnt, int zcopy,
                      uct_tcp_zc_tx_kind_t kind, uct_completion_t *comp,
                      uct_tcp_zc_tx_t **tx_p);
+ucs_status_t uct_tcp_zc_conn_dc_open(uct_tcp_zc_conn_t *conn);
 ucs_status_t uct_tcp_zc_conn_send_dc(uct_tcp_zc_conn_t *conn,
                                      const void *hdr, size_t hdr_len,
                                      uct_tcp_zc_tx_t *dc_tx,
@@ -662,6 +672,10 @@ uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
                             const uct_tcp_zc_hdr_t *hdr,
                             const struct iovec *iov, unsigned iovcnt,
                             uct_tcp_zc_memh_t *memh);
+ucs_status_t uct_tcp_zc_conn_send_answer_dc(uct_tcp_zc_conn_t *conn,
+                                            const uct_tcp_zc_hdr_t *hdr,
+                                            const struct iovec *iov,
+                                            uct_tcp_zc_memh_t *memh);
 ucs_status_t uct_tcp_zc_conn_send_empty_answer(uct_tcp_zc_conn_t *conn,
                                                uint8_t type);
 int uct_tcp_zc_conn_write_hello(uct_tcp_zc_conn_t *conn);

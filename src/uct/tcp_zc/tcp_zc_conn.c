@@ -85,7 +85,7 @@ void uct_tcp_zc_dc_destroy(uct_tcp_zc_dc_t *dc)
     uct_tcp_zc_tx_t *tx;
 
     ucs_queue_for_each_extract(tx, &dc->tx_queue, queue, 1) {
-        ucs_mpool_put_inline(tx);
+        uct_tcp_zc_tx_free(dc->iface, tx);
     }
 
     ucs_event_set_del(dc->iface->event_set, dc->fd);

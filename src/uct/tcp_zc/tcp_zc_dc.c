@@ -68,13 +68,12 @@ static void uct_tcp_zc_dc_set_events(uct_tcp_zc_dc_t *dc,
     dc->events = events;
 }
 
-int uct_tcp_zc_dc_wanted(const uct_tcp_zc_conn_t *conn, int src_dmabuf,
-                         uint64_t rkey_key, size_t length)
+int uct_tcp_zc_dc_wanted(const uct_tcp_zc_conn_t *conn, int src_device,
+                         int dst_device, size_t length)
 {
     return (conn->dc.peer_port != 0) &&
            (length >= UCT_TCP_ZC_DC_MIN_LENGTH) &&
-           (src_dmabuf || uct_tcp_zc_key_is_dmabuf(rkey_key) ||
-            conn->iface->dc.all_data);
+           (src_device || dst_device || conn->iface->dc.all_data);
 }
 
 ucs_status_t uct_tcp_zc_dc_connect(uct_tcp_zc_conn_t *conn,
@@ -221,15 +220,32 @@ static ucs_status_t uct_tcp_zc_dc_progress_tx(uct_tcp_zc_dc_t *dc)
     uct_tcp_zc_tx_t *tx;
     ssize_t ret;
 
+    uct_tcp_zc_md_t *md = uct_tcp_zc_iface_md(dc->iface);
+    int err;
+
     while (!ucs_queue_is_empty(&dc->tx_queue)) {
         tx  = ucs_queue_head_elem_non_empty(&dc->tx_queue, uct_tcp_zc_tx_t,
                                             queue);
+        /* a GET answer reads a registered region: still registered */
+        if ((tx->memh != NULL) && !uct_tcp_zc_md_access_lock(md, tx->memh)) {
+            uct_tcp_zc_conn_fail(dc->conn, UCS_ERR_IO_ERROR,
+                                 UCS_LOG_LEVEL_ERROR, "GET from a memory "
+                                 "region deregistered meanwhile");
+            return UCS_ERR_IO_ERROR;
+        }
+
         if ((tx->flags & UCT_TCP_ZC_TX_FLAG_DEVMEM) && dc->devmem) {
             ret = uct_tcp_zc_dc_send_devmem(dc, tx);
         } else {
             ret = uct_tcp_zc_socket_sendv(dc->fd, tx->iov + tx->iov_index,
                                           tx->iovcnt - tx->iov_index, 0);
         }
+
+        err = errno;
+        if (tx->memh != NULL) {
+            uct_tcp_zc_md_access_unlock(md, tx->memh);
+        }
+        errno = err;
         if ((ret == 0) || ((ret < 0) && (errno == ENOTCONN))) {
             /* full, or still connecting */
             uct_tcp_zc_dc_set_events(dc, UCS_EVENT_SET_EVREAD |
@@ -248,7 +264,7 @@ static ucs_status_t uct_tcp_zc_dc_progress_tx(uct_tcp_zc_dc_t *dc)
         }
 
         ucs_queue_pull_non_empty(&dc->tx_queue);
-        ucs_mpool_put_inline(tx);
+        uct_tcp_zc_tx_free(dc->iface, tx);
     }
 
     uct_tcp_zc_dc_set_events(dc, UCS_EVENT_SET_EVREAD | UCS_EVENT_SET_EVERR);
@@ -274,6 +290,8 @@ uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_conn_t *conn,
     tx->iovcnt    = iovcnt;
     tx->iov_index = 0;
     tx->dc_tx     = NULL;
+    tx->memh      = NULL;
+    tx->bounce    = NULL;
     tx->flags     = 0;
     if (memh == NULL) {
         return tx;

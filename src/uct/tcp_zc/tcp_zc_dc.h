@@ -21,11 +21,11 @@
  */
 
 
-/* Whether a PUT of length bytes from (src_dmabuf) or to (a dmabuf rkey)
- * device memory goes on the data connection; with UCX_TCP_ZC_DATA_CONN=y,
- * a PUT of host memory too */
-int uct_tcp_zc_dc_wanted(const uct_tcp_zc_conn_t *conn, int src_dmabuf,
-                         uint64_t rkey_key, size_t length);
+/* Whether data of length bytes from or to device memory (a dmabuf
+ * registration) go on the data connection; with UCX_TCP_ZC_DATA_CONN=y,
+ * those of host memory too */
+int uct_tcp_zc_dc_wanted(const uct_tcp_zc_conn_t *conn, int src_device,
+                         int dst_device, size_t length);
 
 /**
  * Open this side's data connection to the peer's data port (conn->dc.tx):
@@ -37,7 +37,9 @@ ucs_status_t uct_tcp_zc_dc_connect(uct_tcp_zc_conn_t *conn,
 
 /* A descriptor of data for this side's data connection of conn, which
  * references iov: sent from the dmabuf of memh (if not NULL, the
- * registration of all of iov) where the device can, else by the CPU */
+ * registration of all of iov) where the device can, else by the CPU. Its
+ * memh field, if the caller sets it, is a referenced registration which is
+ * locked around each write and released with the descriptor. */
 uct_tcp_zc_tx_t *uct_tcp_zc_dc_tx_get(uct_tcp_zc_conn_t *conn,
                                      const struct iovec *iov, unsigned iovcnt,
                                      uct_tcp_zc_memh_t *memh);

@@ -653,32 +653,8 @@ static unsigned uct_tcp_zc_ep_iov_slice(const struct iovec *vec,
 static ucs_status_t
 uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   unsigned vec_cnt, size_t length, uint64_t remote_addr,
-                  uct_rkey_t rkey, uct_completion_t *comp,
+                  uct_rkey_t rkey, int dst_device, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p);
-
-/* Open the data connection to the peer, and announce it */
-static ucs_status_t uct_tcp_zc_ep_dc_open(uct_tcp_zc_conn_t *conn)
-{
-    struct {
-        uct_tcp_zc_hdr_t    hdr;
-        uct_tcp_zc_dc_hdr_t dc;
-    } UCS_S_PACKED msg;
-    ucs_status_t status;
-    uint16_t port;
-
-    status = uct_tcp_zc_dc_connect(conn, &port);
-    if (status != UCS_OK) {
-        return status;
-    }
-
-    memset(&msg, 0, sizeof(msg));
-    msg.hdr.type    = UCT_TCP_ZC_MSG_DATA_CONN;
-    msg.hdr.version = UCT_TCP_ZC_VERSION;
-    msg.dc.port     = htons(port);
-    status          = uct_tcp_zc_conn_send(conn, &msg, sizeof(msg), NULL, 0,
-                                           0, UCT_TCP_ZC_TX_SEND, NULL, NULL);
-    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
-}
 
 /* A PUT whose data go on the data connection: from the dmabuf of memh
  * (if not NULL) where the device sends from it */
@@ -694,7 +670,7 @@ static ucs_status_t uct_tcp_zc_ep_put_dc(uct_tcp_zc_ep_t *ep,
     ucs_status_t status;
 
     if (conn->dc.tx == NULL) {
-        status = uct_tcp_zc_ep_dc_open(conn);
+        status = uct_tcp_zc_conn_dc_open(conn);
         if (status != UCS_OK) {
             return status;
         }
@@ -777,8 +753,8 @@ uct_tcp_zc_ep_rma_zcopy(uct_tcp_zc_ep_t *ep, uint8_t type,
                                                NULL);
         } else {
             status = uct_tcp_zc_ep_get(ep, slice, slice_cnt, part,
-                                       remote_addr + offset, rkey, part_comp,
-                                       &tx);
+                                       remote_addr + offset, rkey, dc,
+                                       part_comp, &tx);
         }
 
         if (!UCS_STATUS_IS_ERR(status)) {
@@ -824,9 +800,12 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
      * device memory go on the data connection, where the peer has one */
     src_dmabuf = uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &dc_memh);
     dc         = uct_tcp_zc_dc_wanted(ep->conn, src_dmabuf,
-                              ((rkey == UCT_INVALID_RKEY) || (rkey == 0)) ?
-                              0 : ((const uct_tcp_zc_rkey_t*)rkey)->key,
-                              length);
+                                      (rkey != UCT_INVALID_RKEY) &&
+                                      (rkey != 0) &&
+                                      uct_tcp_zc_key_is_dmabuf(
+                                              ((const uct_tcp_zc_rkey_t*)
+                                                       rkey)->key),
+                                      length);
     if (!dc && src_dmabuf) {
         /* the CPU sends it from the registration's mapping */
         UCT_TCP_ZC_IFACE_STAT(uct_tcp_zc_ep_iface(ep), DEVMEM_STAGED_BYTES,
@@ -841,7 +820,7 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 static ucs_status_t
 uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
                   unsigned vec_cnt, size_t length, uint64_t remote_addr,
-                  uct_rkey_t rkey, uct_completion_t *comp,
+                  uct_rkey_t rkey, int dst_device, uct_completion_t *comp,
                   uct_tcp_zc_tx_t **tx_p)
 {
     uct_tcp_zc_rma_req_t req;
@@ -849,6 +828,10 @@ uct_tcp_zc_ep_get(uct_tcp_zc_ep_t *ep, const struct iovec *vec,
 
     uct_tcp_zc_ep_rma_req(&req, UCT_TCP_ZC_MSG_GET_REQ, remote_addr, rkey,
                           length);
+    if (dst_device) {
+        /* the peer may answer on the data connection */
+        req.hdr.flags = UCT_TCP_ZC_HDR_FLAG_DEVICE_DEST;
+    }
     status = uct_tcp_zc_conn_send(ep->conn, &req, sizeof(req), NULL, 0, 0,
                                   UCT_TCP_ZC_TX_GET, comp, tx_p);
     if (UCS_STATUS_IS_ERR(status)) {
@@ -889,7 +872,7 @@ ucs_status_t uct_tcp_zc_ep_get_bcopy(uct_ep_h tl_ep,
 
     vec.iov_len = length;
     status      = uct_tcp_zc_ep_get(ep, &vec, 1, length, remote_addr, rkey,
-                                    comp, &tx);
+                                    0, comp, &tx);
     if (UCS_STATUS_IS_ERR(status)) {
         ucs_free(vec.iov_base);
         return status;
@@ -908,6 +891,7 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 {
     uct_tcp_zc_ep_t *ep = ucs_derived_of(tl_ep, uct_tcp_zc_ep_t);
     struct iovec vec[UCT_TCP_ZC_MAX_IOV];
+    uct_tcp_zc_memh_t *memh;
     ucs_status_t status;
     unsigned vec_cnt;
     size_t length;
@@ -920,8 +904,10 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
-                                   length, remote_addr, rkey, 0, NULL, 0,
-                                   comp);
+                                   length, remote_addr, rkey,
+                                   uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt,
+                                                            &memh),
+                                   NULL, 0, comp);
 }
 
 ucs_status_t uct_tcp_zc_ep_flush(uct_ep_h tl_ep, unsigned flags,

@@ -350,6 +350,7 @@ static int uct_tcp_zc_conn_rx_data_done(uct_tcp_zc_conn_t *conn)
 /* Handle a PUT or GET request; returns 0 on success, -1 if conn failed */
 static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
                                   uct_tcp_zc_rx_event_t event,
+                                  const uct_tcp_zc_hdr_t *hdr,
                                   const uct_tcp_zc_rma_hdr_t *rma)
 {
     uct_tcp_zc_hdr_t resp = {
@@ -402,10 +403,20 @@ static int uct_tcp_zc_conn_rx_rma(uct_tcp_zc_conn_t *conn,
         return 0;
     }
 
-    /* GET: answer with the data, sent from the target memory */
+    /* GET: answer with the data, sent from the target memory; those from or
+     * to device memory on the data connection, where the peer has one */
     resp.length  = rma->length;
     iov.iov_base = ptr;
     iov.iov_len  = rma->length;
+    if (uct_tcp_zc_dc_wanted(conn,
+                             (memh != NULL) && uct_tcp_zc_memh_is_dmabuf(memh),
+                             hdr->flags & UCT_TCP_ZC_HDR_FLAG_DEVICE_DEST,
+                             rma->length)) {
+        resp.flags = UCT_TCP_ZC_HDR_FLAG_DATA_CONN;
+        return (uct_tcp_zc_conn_send_answer_dc(conn, &resp, &iov, memh) ==
+                UCS_OK) ? 0 : -1;
+    }
+
     return (uct_tcp_zc_conn_send_answer(conn, &resp, &iov, 1, memh) ==
             UCS_OK) ? 0 : -1;
 }
@@ -542,7 +553,8 @@ static int uct_tcp_zc_conn_rx_msg(uct_tcp_zc_conn_t *conn,
         return 1;
     case UCT_TCP_ZC_RX_EV_PUT:
     case UCT_TCP_ZC_RX_EV_GET_REQ:
-        return (uct_tcp_zc_conn_rx_rma(conn, event, &msg.rma) == 0) ? 1 : -1;
+        return (uct_tcp_zc_conn_rx_rma(conn, event, &msg.hdr, &msg.rma) ==
+                0) ? 1 : -1;
     case UCT_TCP_ZC_RX_EV_PUT_ACK:
     case UCT_TCP_ZC_RX_EV_GET_RESP:
     case UCT_TCP_ZC_RX_EV_RMA_ERROR:

@@ -25,7 +25,7 @@ void uct_tcp_zc_tx_free(uct_tcp_zc_iface_t *iface, uct_tcp_zc_tx_t *tx)
     }
     if (tx->dc_tx != NULL) {
         /* its header never started */
-        ucs_mpool_put_inline(tx->dc_tx);
+        uct_tcp_zc_tx_free(iface, tx->dc_tx);
     }
     ucs_free(tx->bounce);
     ucs_mpool_put_inline(tx);

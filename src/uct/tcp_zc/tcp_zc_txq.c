@@ -54,6 +54,7 @@ static void uct_tcp_zc_conn_tx_sent(uct_tcp_zc_conn_t *conn,
         uct_tcp_zc_rx_answer_sent(&conn->rx.parser);
         /* fall through */
     case UCT_TCP_ZC_TX_SEND:
+    case UCT_TCP_ZC_TX_NOTICE:
         uct_tcp_zc_conn_tx_done(conn, tx);
         break;
     default:
@@ -66,8 +67,8 @@ static void uct_tcp_zc_conn_tx_sent(uct_tcp_zc_conn_t *conn,
 static UCS_F_ALWAYS_INLINE ucs_queue_head_t *
 uct_tcp_zc_conn_tx_queue(uct_tcp_zc_conn_t *conn, uct_tcp_zc_tx_kind_t kind)
 {
-    return (kind == UCT_TCP_ZC_TX_ANSWER) ? &conn->answer_queue :
-                                            &conn->tx_queue;
+    return uct_tcp_zc_tx_is_answer(kind) ? &conn->answer_queue :
+                                           &conn->tx_queue;
 }
 
 /*
@@ -242,7 +243,7 @@ static uct_tcp_zc_tx_t *uct_tcp_zc_conn_tx_alloc(uct_tcp_zc_conn_t *conn,
 static UCS_F_ALWAYS_INLINE int
 uct_tcp_zc_tx_is_send(uct_tcp_zc_tx_kind_t kind)
 {
-    return (kind == UCT_TCP_ZC_TX_SEND) || (kind == UCT_TCP_ZC_TX_ANSWER);
+    return (kind == UCT_TCP_ZC_TX_SEND) || uct_tcp_zc_tx_is_answer(kind);
 }
 
 /* A message was written at once, without a descriptor */
@@ -265,7 +266,7 @@ static int uct_tcp_zc_conn_can_write(const uct_tcp_zc_conn_t *conn,
         return 0;
     }
 
-    return (kind == UCT_TCP_ZC_TX_ANSWER) ||
+    return uct_tcp_zc_tx_is_answer(kind) ||
            (ucs_queue_is_empty(&conn->tx_queue) &&
             (!uct_tcp_zc_tx_is_rma(kind) ||
              (conn->rma_written < conn->iface->config.max_rma_outstanding)));
@@ -400,6 +401,35 @@ uct_tcp_zc_conn_send(uct_tcp_zc_conn_t *conn, const void *hdr, size_t hdr_len,
 }
 
 /**
+ * Open this side's data connection to the peer, and announce it: the
+ * announcement goes with the answers, so it is ahead of every header of
+ * data on it, requests and answers.
+ */
+ucs_status_t uct_tcp_zc_conn_dc_open(uct_tcp_zc_conn_t *conn)
+{
+    struct {
+        uct_tcp_zc_hdr_t    hdr;
+        uct_tcp_zc_dc_hdr_t dc;
+    } UCS_S_PACKED msg;
+    ucs_status_t status;
+    uint16_t port;
+
+    status = uct_tcp_zc_dc_connect(conn, &port);
+    if (status != UCS_OK) {
+        return status;
+    }
+
+    memset(&msg, 0, sizeof(msg));
+    msg.hdr.type    = UCT_TCP_ZC_MSG_DATA_CONN;
+    msg.hdr.version = UCT_TCP_ZC_VERSION;
+    msg.dc.port     = htons(port);
+    status          = uct_tcp_zc_conn_send(conn, &msg, sizeof(msg), NULL, 0,
+                                           0, UCT_TCP_ZC_TX_NOTICE, NULL,
+                                           NULL);
+    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+}
+
+/**
  * Send a message whose data go on this side's data connection (dc_tx, which
  * this takes): they are queued there when the header starts on conn.
  */
@@ -412,7 +442,6 @@ ucs_status_t uct_tcp_zc_conn_send_dc(uct_tcp_zc_conn_t *conn,
     uct_tcp_zc_tx_t *tx = NULL;
     ucs_status_t status;
 
-    ucs_assert(!uct_tcp_zc_tx_is_send(kind));
     if (uct_tcp_zc_conn_can_write(conn, kind)) {
         uct_tcp_zc_dc_push(conn->dc.tx, dc_tx);
         return uct_tcp_zc_conn_send(conn, hdr, hdr_len, NULL, 0, 0, kind,
@@ -422,7 +451,7 @@ ucs_status_t uct_tcp_zc_conn_send_dc(uct_tcp_zc_conn_t *conn,
     status = uct_tcp_zc_conn_send(conn, hdr, hdr_len, NULL, 0, 0, kind, comp,
                                   &tx);
     if (UCS_STATUS_IS_ERR(status)) {
-        ucs_mpool_put_inline(dc_tx);
+        uct_tcp_zc_tx_free(conn->iface, dc_tx);
         return status;
     }
 
@@ -472,6 +501,49 @@ uct_tcp_zc_conn_send_answer(uct_tcp_zc_conn_t *conn,
     }
 
     return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+}
+
+/**
+ * Answer a GET request with data on the data connection, from memh (taken,
+ * referenced): the data connection reads the region until it wrote them.
+ */
+ucs_status_t uct_tcp_zc_conn_send_answer_dc(uct_tcp_zc_conn_t *conn,
+                                            const uct_tcp_zc_hdr_t *hdr,
+                                            const struct iovec *iov,
+                                            uct_tcp_zc_memh_t *memh)
+{
+    uct_tcp_zc_md_t *md = uct_tcp_zc_iface_md(conn->iface);
+    uct_tcp_zc_tx_t *dc_tx;
+    ucs_status_t status;
+
+    if (conn->dc.tx == NULL) {
+        status = uct_tcp_zc_conn_dc_open(conn);
+        if (status != UCS_OK) {
+            goto err_put;
+        }
+    }
+
+    dc_tx = uct_tcp_zc_dc_tx_get(conn, iov, 1,
+                                 ((memh != NULL) &&
+                                  uct_tcp_zc_memh_is_dmabuf(memh)) ? memh :
+                                                                     NULL);
+    if (dc_tx == NULL) {
+        status = UCS_ERR_NO_MEMORY;
+        goto err_put;
+    }
+
+    dc_tx->memh = memh;
+    status      = uct_tcp_zc_conn_send_dc(conn, hdr, sizeof(*hdr), dc_tx,
+                                          UCT_TCP_ZC_TX_ANSWER, NULL);
+    return UCS_STATUS_IS_ERR(status) ? status : UCS_OK;
+
+err_put:
+    if (memh != NULL) {
+        uct_tcp_zc_md_access_put(md, memh);
+    }
+    uct_tcp_zc_conn_fail(conn, status, UCS_LOG_LEVEL_ERROR,
+                         "no data connection for a GET answer");
+    return status;
 }
 
 /* Answer a PUT or GET request without data */

@@ -625,12 +625,55 @@ UCS_TEST_F(test_tcp_zc_data_conn, many_puts)
 }
 
 /* PUT and GET of 16 MiB both ways at once: each side's data connection
- * carries its PUT data, nothing deadlocks */
+ * carries its PUT data and its answers to the peer's GET, nothing
+ * deadlocks */
 UCS_TEST_F(test_tcp_zc_data_conn, requests_both_ways)
 {
     check_requests_both_ways();
-    EXPECT_EQ(16 * UCS_MBYTE + 5, dc_rx(m_receiver));
-    EXPECT_EQ(16 * UCS_MBYTE + 5, dc_rx(m_sender));
+    /* the last 5 bytes of the GET are a message of their own, too small
+     * for the data connection */
+    EXPECT_EQ(2 * (16 * UCS_MBYTE + 5) - 5, dc_rx(m_receiver));
+    EXPECT_EQ(2 * (16 * UCS_MBYTE + 5) - 5, dc_rx(m_sender));
+}
+
+/* GETs of many sizes, with PUTs and active messages between them: the
+ * answers with data on the data connection keep their order with the PUT
+ * data there */
+UCS_TEST_F(test_tcp_zc_data_conn, get_in_order)
+{
+    static const size_t sizes[] = {1, 4096, 100003,
+                                   2 * UCT_TCP_ZC_RMA_SEG_SIZE + 11};
+    std::vector<uct_completion_t> comps(2 * ucs_static_array_size(sizes));
+    std::vector<region_t> local(comps.size()), remote(comps.size());
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    check_am(ep, "connected");
+    for (size_t i = 0; i < comps.size(); ++i) {
+        size_t size = sizes[i / 2];
+        bool get    = (i % 2) == 0;
+
+        region_init(&local[i], size, get ? 0 : (uint8_t)(i + 1));
+        region_init(&remote[i], size, get ? (uint8_t)(i + 7) : 0);
+        rma_start(get ? uct_ep_get_zcopy : uct_ep_put_zcopy, ep, &local[i],
+                  &remote[i], &comps[i]);
+    }
+
+    ASSERT_TRUE(wait_for([&]() {
+        for (size_t i = 0; i < comps.size(); ++i) {
+            if (comps[i].count != 0) {
+                return false;
+            }
+        }
+        return true;
+    }, 60.0));
+
+    for (size_t i = 0; i < comps.size(); ++i) {
+        EXPECT_EQ(UCS_OK, comps[i].status) << i;
+        EXPECT_TRUE(local[i].buffer == remote[i].buffer) << i;
+        region_cleanup(&local[i]);
+        region_cleanup(&remote[i]);
+    }
+    check_am(ep, "after");
 }
 
 /* A PUT into a region which is not registered: its data are dropped from
