@@ -493,57 +493,69 @@ then
     # udmabuf refuses buffers above size_limit_mb (64 by default)
     limit=/sys/module/udmabuf/parameters/size_limit_mb
     [ ! -w $limit ] || echo 256 > $limit
+    # xfer_pair <name> <devmem of a> <devmem of b>: the two processes
+    xfer_pair() {
+        local name=$1 mode_a=$2 mode_b=$3 xdir pids="" rcs="" pid ok skipped
+        local side role ns ifname mode peer_mode
+
+        xdir=$(mktemp -d)
+        for side in a:$rx_ns:$rx_if:$mode_a:$mode_b \
+                    b:$tx_ns:$tx_if:$mode_b:$mode_a
+        do
+            IFS=: read -r role ns ifname mode peer_mode <<< "$side"
+            (cd /tmp && ip netns exec $ns env UCX_LOG_LEVEL=diag \
+                TCP_ZC_TEST_DEVMEM_IF=$ifname \
+                TCP_ZC_TEST_DEVMEM_PEER_DIR=$xdir \
+                TCP_ZC_TEST_DEVMEM_ROLE=$role \
+                TCP_ZC_TEST_DEVMEM_MODE=$mode \
+                TCP_ZC_TEST_DEVMEM_PEER_MODE=$peer_mode \
+                timeout 300 "$gtest" \
+                --gtest_filter='*test_tcp_zc_devmem_xfer*') \
+                > "$res/devmem-$name-$role.log" 2>&1 &
+            pids+=" $!"
+        done
+        for pid in $pids
+        do
+            wait $pid
+            rcs+=" $?"
+        done
+        rm -rf "$xdir"
+        grep -h "devmem xfer\|Failure\|Expected\|Which is\|error" \
+            "$res"/devmem-$name-[ab].log | sed 's/^/devmem: /' | head -n 60
+        ok=$(grep -l "^\[       OK \] test_tcp_zc_devmem_xfer" \
+             "$res"/devmem-$name-[ab].log | wc -l)
+        skipped=$(grep -h -A1 "RUN.*devmem_xfer" "$res"/devmem-$name-[ab].log |
+                  grep -c "SKIP")
+        if [ "$rcs" = " 0 0" ] && [ "$ok" -eq 2 ] && [ "$skipped" -eq 0 ]
+        then
+            result PASS "tcp_zc devmem data path between $rx_if (devmem" \
+                   "$mode_a) and $tx_if (devmem $mode_b): $(grep -h \
+                   "data connection bytes" "$res"/devmem-$name-[ab].log |
+                   sed 's/.*devmem xfer //' | tr -d '<>' | paste -sd ';')"
+        elif [ "$rcs" = " 0 0" ] && [ "$skipped" -eq 2 ]
+        then
+            result SKIP "tcp_zc devmem data path: $(grep -h -m 1 "SKIP" \
+                   "$res"/devmem-$name-a.log | sed 's/.*SKIP *\] *//')"
+        else
+            result FAIL "tcp_zc devmem data path ($mode_a, $mode_b): exits" \
+                   "$rcs, $ok passed (see $res/devmem-$name-a.log, -b.log)"
+        fi
+    }
+
     c11=$(counters 11)
     c12=$(counters 12)
-    xdir=$(mktemp -d)
-    pids=""
-    for side in a:$rx_ns:$rx_if b:$tx_ns:$tx_if
-    do
-        IFS=: read -r role ns ifname <<< "$side"
-        (cd /tmp && ip netns exec $ns env UCX_LOG_LEVEL=diag \
-            TCP_ZC_TEST_DEVMEM_IF=$ifname \
-            TCP_ZC_TEST_DEVMEM_PEER_DIR=$xdir TCP_ZC_TEST_DEVMEM_ROLE=$role \
-            timeout 400 "$gtest" \
-            --gtest_filter='*test_tcp_zc_devmem_xfer*') \
-            > "$res/devmem-xfer-$role.log" 2>&1 &
-        pids+=" $!"
-    done
-    rcs=""
-    for pid in $pids
-    do
-        wait $pid
-        rcs+=" $?"
-    done
-    rm -rf "$xdir"
+    xfer_pair xfer y y
+    say "xfer: counters of $rx_if before: $c11"
+    say "xfer: counters of $rx_if after:  $(counters 11)"
+    say "xfer: counters of $tx_if before: $c12"
+    say "xfer: counters of $tx_if after:  $(counters 12)"
+    # a peer with devmem off talks to one with it on
+    xfer_pair xfer-off y n
     for ns in $rx_ns $tx_ns
     do
         ip netns exec $ns ethtool -X $(ip netns exec $ns ls /sys/class/net |
                                        grep tzcdm) default
     done
-    grep -h "devmem xfer\|Failure\|Expected\|Which is\|error" \
-        "$res"/devmem-xfer-[ab].log | sed 's/^/devmem: /' | head -n 60
-    say "xfer: counters of $rx_if before: $c11"
-    say "xfer: counters of $rx_if after:  $(counters 11)"
-    say "xfer: counters of $tx_if before: $c12"
-    say "xfer: counters of $tx_if after:  $(counters 12)"
-    ok=$(grep -l "^\[       OK \] test_tcp_zc_devmem_xfer" \
-         "$res"/devmem-xfer-[ab].log | wc -l)
-    skipped=$(grep -h -A1 "RUN.*devmem_xfer" "$res"/devmem-xfer-[ab].log |
-              grep -c "SKIP")
-    if [ "$rcs" = " 0 0" ] && [ "$ok" -eq 2 ] && [ "$skipped" -eq 0 ]
-    then
-        result PASS "tcp_zc devmem data path between $rx_if and $tx_if:" \
-               "$(grep -h "data connection bytes" \
-                  "$res"/devmem-xfer-[ab].log | sed 's/.*devmem xfer //' |
-                  tr -d '<>' | paste -sd ';')"
-    elif [ "$rcs" = " 0 0" ] && [ "$skipped" -eq 2 ]
-    then
-        result SKIP "tcp_zc devmem data path: $(grep -h -m 1 "SKIP" \
-               "$res"/devmem-xfer-a.log | sed 's/.*SKIP *\] *//')"
-    else
-        result FAIL "tcp_zc devmem data path: exits$rcs, $ok passed (see" \
-               "$res/devmem-xfer-a.log, -b.log)"
-    fi
 fi
 say "devmem data path done at $(elapsed)"
 
