@@ -493,11 +493,19 @@ then
     # udmabuf refuses buffers above size_limit_mb (64 by default)
     limit=/sys/module/udmabuf/parameters/size_limit_mb
     [ ! -w $limit ] || echo 256 > $limit
-    # xfer_pair <name> <devmem of a> <devmem of b>: the two processes
+    # xfer_pair <name> <devmem of a> <devmem of b> [linear]: the two
+    # processes; linear: the NICs leave packets of up to 8 KiB whole
     xfer_pair() {
-        local name=$1 mode_a=$2 mode_b=$3 xdir pids="" rcs="" pid ok skipped
+        local name=$1 mode_a=$2 mode_b=$3 linear=${4:-n} xdir pids="" rcs=""
+        local pid ok skipped copybreak=0 dev
         local side role ns ifname mode peer_mode
 
+        [ "$linear" = "n" ] || copybreak=8192
+        for dev in 11 12
+        do
+            echo $copybreak > \
+                /sys/kernel/debug/netdevsim/netdevsim$dev/ports/0/devmem/rx_copybreak
+        done
         xdir=$(mktemp -d)
         for side in a:$rx_ns:$rx_if:$mode_a:$mode_b \
                     b:$tx_ns:$tx_if:$mode_b:$mode_a
@@ -509,6 +517,7 @@ then
                 TCP_ZC_TEST_DEVMEM_ROLE=$role \
                 TCP_ZC_TEST_DEVMEM_MODE=$mode \
                 TCP_ZC_TEST_DEVMEM_PEER_MODE=$peer_mode \
+                TCP_ZC_TEST_DEVMEM_LINEAR=$linear \
                 timeout 300 "$gtest" \
                 --gtest_filter='*test_tcp_zc_devmem_xfer*') \
                 > "$res/devmem-$name-$role.log" 2>&1 &
@@ -529,7 +538,8 @@ then
         if [ "$rcs" = " 0 0" ] && [ "$ok" -eq 2 ] && [ "$skipped" -eq 0 ]
         then
             result PASS "tcp_zc devmem data path between $rx_if (devmem" \
-                   "$mode_a) and $tx_if (devmem $mode_b): $(grep -h \
+                   "$mode_a) and $tx_if (devmem $mode_b), packets left" \
+                   "whole up to $copybreak B: $(grep -h \
                    "data connection bytes" "$res"/devmem-$name-[ab].log |
                    sed 's/.*devmem xfer //' | tr -d '<>' | paste -sd ';')"
         elif [ "$rcs" = " 0 0" ] && [ "$skipped" -eq 2 ]
@@ -544,13 +554,16 @@ then
 
     c11=$(counters 11)
     c12=$(counters 12)
-    xfer_pair xfer y y
+    xfer_pair xfer auto y
     say "xfer: counters of $rx_if before: $c11"
     say "xfer: counters of $rx_if after:  $(counters 11)"
     say "xfer: counters of $tx_if before: $c12"
     say "xfer: counters of $tx_if after:  $(counters 12)"
     # a peer with devmem off talks to one with it on
     xfer_pair xfer-off y n
+    # linear bytes beside the fragments
+    xfer_pair xfer-linear y y y
+    say "xfer: counters of $rx_if after linear: $(counters 11)"
     for ns in $rx_ns $tx_ns
     do
         ip netns exec $ns ethtool -X $(ip netns exec $ns ls /sys/class/net |

@@ -13,6 +13,9 @@
  *    dmabuf those netmems are the dmabuf's net_iovs: the payload is written
  *    through their DMA address, which dma-direct (no IOMMU) made the
  *    physical address of the dmabuf's page, and the skb is unreadable.
+ *    Packets of at most rx_copybreak payload bytes (debugfs, 0 by default)
+ *    stay whole, as NICs copy small packets: their payload reaches a
+ *    devmem socket as linear bytes.
  *  - TX: netmem TX; an skb with dmabuf frags is copied (through the frags'
  *    DMA addresses) into a readable skb for the peer port, and freed, which
  *    completes the sender's zero-copy notification.
@@ -53,6 +56,10 @@ struct nsim_devmem {
 	struct ethtool_ops ops;	/* netdevsim's, plus steering */
 	const struct ethtool_ops *orig_ops;
 	struct dentry *ddir;
+	/* debugfs <port>/devmem/rx_copybreak: packets with at most this many
+	 * payload bytes stay whole in host memory, as NICs copy small packets
+	 * (the socket reads their payload as SCM_DEVMEM_LINEAR) */
+	u32 rx_copybreak;
 	/* counters, in debugfs <port>/devmem/ */
 	u64 rx_split;		/* packets rebuilt header-split */
 	u64 rx_unreadable;	/* of those, payload in dmabuf net_iovs */
@@ -62,6 +69,7 @@ struct nsim_devmem {
 	u64 tx_payload;		/* bytes read from dmabuf frags */
 	u64 steered;		/* packets an ntuple rule steered */
 	u64 rss;		/* packets the RSS table steered */
+	u64 rx_copied;		/* packets left whole by rx_copybreak */
 };
 
 static struct nsim_devmem *nsim_dm(const struct net_device *dev)
@@ -189,6 +197,10 @@ struct sk_buff *nsim_devmem_rx(struct nsim_rq *rq, struct sk_buff *skb)
 	paylen = skb->len - hlen;
 	if (paylen <= cfg->hds_thresh)
 		return skb;
+	if (paylen <= dm->rx_copybreak) {
+		dm->rx_copied++;
+		return skb;
+	}
 
 	nskb = napi_alloc_skb(&rq->napi, ETH_HLEN + hlen);
 	if (!nskb)
@@ -661,6 +673,8 @@ int nsim_devmem_init(struct netdevsim *ns)
 	debugfs_create_u64("tx_payload", 0400, dir, &dm->tx_payload);
 	debugfs_create_u64("steered", 0400, dir, &dm->steered);
 	debugfs_create_u64("rss", 0400, dir, &dm->rss);
+	debugfs_create_u64("rx_copied", 0400, dir, &dm->rx_copied);
+	debugfs_create_u32("rx_copybreak", 0600, dir, &dm->rx_copybreak);
 
 	ns->devmem = dm;
 	return 0;
