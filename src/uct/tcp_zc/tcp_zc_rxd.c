@@ -203,14 +203,29 @@ static void uct_tcp_zc_conn_rx_copy(uct_tcp_zc_conn_t *conn, const void *data,
     uct_tcp_zc_conn_rx_unlock(conn);
 }
 
+/* Read data of the current message, from the socket or (external) the
+ * peer's data connection, as recv() does; buf NULL drops them */
+static ssize_t uct_tcp_zc_conn_rx_read(uct_tcp_zc_conn_t *conn, int external,
+                                       void *buf, size_t length)
+{
+    if (external) {
+        return uct_tcp_zc_dc_recv(conn, buf, length);
+    }
+
+    return uct_tcp_zc_socket_recv(conn->fd, (buf != NULL) ? buf :
+                                            conn->rx.buf, length);
+}
+
 /*
- * Data of a PUT or GET response straight from the socket to its destination;
- * bulk data, so read on until the socket is empty: more may have come since
- * the last read. Returns 1 when all data arrived, 0 if more is needed, -1 if
- * the connection failed.
+ * Data of a PUT or GET response straight to its destination, from the socket
+ * or, where the header said so, from the peer's data connection; bulk data,
+ * so read on until the socket is empty: more may have come since the last
+ * read. Returns 1 when all data arrived, 0 if more is needed, -1 if the
+ * connection failed.
  */
 static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
 {
+    int external = uct_tcp_zc_rx_data_external(&conn->rx.parser);
     struct iovec *iov;
     size_t length;
     ssize_t ret;
@@ -218,17 +233,22 @@ static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
 
     for (;;) {
         if (conn->rx.discard) {
-            /* the receive buffer is empty: a sink */
-            if (uct_tcp_zc_conn_rx_buf_get(conn) != UCS_OK) {
-                uct_tcp_zc_conn_fail(conn, UCS_ERR_NO_MEMORY,
-                                     UCS_LOG_LEVEL_ERROR,
-                                     "no memory for a receive buffer");
-                return -1;
+            /* the receive buffer (or the data connection's) is a sink */
+            length = uct_tcp_zc_rx_data_left(&conn->rx.parser);
+            if (!external) {
+                if (uct_tcp_zc_conn_rx_buf_get(conn) != UCS_OK) {
+                    uct_tcp_zc_conn_fail(conn, UCS_ERR_NO_MEMORY,
+                                         UCS_LOG_LEVEL_ERROR,
+                                         "no memory for a receive buffer");
+                    return -1;
+                }
+                length = ucs_min(uct_tcp_zc_conn_rx_buf_size(conn->iface),
+                                 length);
             }
 
-            length = ucs_min(uct_tcp_zc_conn_rx_buf_size(conn->iface),
-                             uct_tcp_zc_rx_data_left(&conn->rx.parser));
-            ret    = uct_tcp_zc_conn_recv(conn, conn->rx.buf, length);
+            ret = uct_tcp_zc_conn_recv_result(
+                    conn, uct_tcp_zc_conn_rx_read(conn, external, NULL,
+                                                  length));
             if (ret <= 0) {
                 return (int)ret;
             } else if (uct_tcp_zc_rx_data_consumed(&conn->rx.parser, ret)) {
@@ -245,7 +265,8 @@ static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
         length = ucs_min(iov->iov_len,
                          uct_tcp_zc_rx_data_left(&conn->rx.parser));
 
-        ret   = uct_tcp_zc_socket_recv(conn->fd, iov->iov_base, length);
+        ret   = uct_tcp_zc_conn_rx_read(conn, external, iov->iov_base,
+                                        length);
         err   = errno;
         uct_tcp_zc_conn_rx_unlock(conn);
         errno = err;
@@ -256,52 +277,6 @@ static int uct_tcp_zc_conn_rx_direct(uct_tcp_zc_conn_t *conn)
 
         iov->iov_base = UCS_PTR_BYTE_OFFSET(iov->iov_base, ret);
         iov->iov_len -= ret;
-        if (uct_tcp_zc_rx_data_consumed(&conn->rx.parser, ret)) {
-            return 1;
-        }
-    }
-}
-
-/*
- * Data of a PUT or GET response from the peer's data connection, as
- * uct_tcp_zc_conn_rx_direct() from the socket.
- */
-static int uct_tcp_zc_conn_rx_external(uct_tcp_zc_conn_t *conn)
-{
-    struct iovec *iov = NULL;
-    ssize_t ret;
-    int err;
-
-    for (;;) {
-        if (!conn->rx.discard && !uct_tcp_zc_conn_rx_lock(conn)) {
-            continue;
-        }
-
-        if (conn->rx.discard) {
-            ret = uct_tcp_zc_dc_recv(conn, NULL,
-                                     uct_tcp_zc_rx_data_left(
-                                             &conn->rx.parser));
-        } else {
-            iov = uct_tcp_zc_conn_rx_iov(conn);
-            ret = uct_tcp_zc_dc_recv(conn, iov->iov_base,
-                                     ucs_min(iov->iov_len,
-                                             uct_tcp_zc_rx_data_left(
-                                                     &conn->rx.parser)));
-            err = errno;
-            uct_tcp_zc_conn_rx_unlock(conn);
-            errno = err;
-        }
-
-        ret = uct_tcp_zc_conn_recv_result(conn, ret);
-        if (ret <= 0) {
-            return (int)ret;
-        }
-
-        if (!conn->rx.discard) {
-            iov->iov_base = UCS_PTR_BYTE_OFFSET(iov->iov_base, ret);
-            iov->iov_len -= ret;
-        }
-
         if (uct_tcp_zc_rx_data_consumed(&conn->rx.parser, ret)) {
             return 1;
         }
@@ -612,9 +587,7 @@ static int uct_tcp_zc_conn_rx_handle(uct_tcp_zc_conn_t *conn,
         if (uct_tcp_zc_rx_data_left(&conn->rx.parser) > 0) {
             /* the buffer is empty and data follow, or the data come on
              * the data connection while messages wait in the buffer */
-            done = uct_tcp_zc_rx_data_external(&conn->rx.parser) ?
-                   uct_tcp_zc_conn_rx_external(conn) :
-                   uct_tcp_zc_conn_rx_direct(conn);
+            done = uct_tcp_zc_conn_rx_direct(conn);
             if (done <= 0) {
                 return done;
             } else if (uct_tcp_zc_conn_rx_data_done(conn) < 0) {
