@@ -452,16 +452,16 @@ static size_t uct_tcp_zc_ep_iov(const uct_iov_t *iov, size_t iovcnt,
 
 /* Whether an iov has memory of a dmabuf registration; *memh_p is that
  * registration where the iov is one entry */
-static int uct_tcp_zc_ep_iov_dmabuf(const uct_iov_t *iov, size_t iovcnt,
-                                    uct_tcp_zc_memh_t **memh_p)
+static int uct_tcp_zc_ep_iov_dmabuf(uct_tcp_zc_ep_t *ep, const uct_iov_t *iov,
+                                    size_t iovcnt, uct_tcp_zc_memh_t **memh_p)
 {
-    int dmabuf = 0;
+    uct_tcp_zc_md_t *md = uct_tcp_zc_iface_md(uct_tcp_zc_ep_iface(ep));
+    int dmabuf          = 0;
     size_t i;
 
+    /* UCP may pass another md's handle: only the md can tell */
     for (i = 0; i < iovcnt; ++i) {
-        dmabuf |= (iov[i].memh != UCT_MEM_HANDLE_NULL) &&
-                  uct_tcp_zc_memh_is_dmabuf(
-                          (const uct_tcp_zc_memh_t*)iov[i].memh);
+        dmabuf |= uct_tcp_zc_md_is_dmabuf_memh(md, iov[i].memh);
     }
 
     *memh_p = (dmabuf && (iovcnt == 1)) ? iov[0].memh : NULL;
@@ -476,7 +476,7 @@ static int uct_tcp_zc_ep_iov_staged(uct_tcp_zc_ep_t *ep, const uct_iov_t *iov,
 {
     uct_tcp_zc_memh_t *memh;
 
-    if (!uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &memh)) {
+    if (!uct_tcp_zc_ep_iov_dmabuf(ep, iov, iovcnt, &memh)) {
         return 0;
     }
 
@@ -798,7 +798,7 @@ ucs_status_t uct_tcp_zc_ep_put_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
 
     /* completes when the target acknowledges the data; data from or to
      * device memory go on the data connection, where the peer has one */
-    src_dmabuf = uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt, &dc_memh);
+    src_dmabuf = uct_tcp_zc_ep_iov_dmabuf(ep, iov, iovcnt, &dc_memh);
     dc         = uct_tcp_zc_dc_wanted(ep->conn, src_dmabuf,
                                       (rkey != UCT_INVALID_RKEY) &&
                                       (rkey != 0) &&
@@ -905,7 +905,7 @@ ucs_status_t uct_tcp_zc_ep_get_zcopy(uct_ep_h tl_ep, const uct_iov_t *iov,
     UCT_TL_EP_STAT_OP(&ep->super, GET, ZCOPY, length);
     return uct_tcp_zc_ep_rma_zcopy(ep, UCT_TCP_ZC_MSG_GET_REQ, vec, vec_cnt,
                                    length, remote_addr, rkey,
-                                   uct_tcp_zc_ep_iov_dmabuf(iov, iovcnt,
+                                   uct_tcp_zc_ep_iov_dmabuf(ep, iov, iovcnt,
                                                             &memh),
                                    NULL, 0, comp);
 }

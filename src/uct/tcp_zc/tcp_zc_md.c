@@ -316,6 +316,18 @@ uct_tcp_zc_md_mem_reg(uct_md_h tl_md, void *address, size_t length,
     }
 
     kh_value(&md->memhs, iter) = memh;
+    if (uct_tcp_zc_memh_is_dmabuf(memh)) {
+        kh_put(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs, (uintptr_t)memh, &ret);
+        if (ret == UCS_KH_PUT_FAILED) {
+            kh_del(uct_tcp_zc_memh, &md->memhs, iter);
+            uct_tcp_zc_md_unlock(md);
+            ucs_error("failed to add tcp_zc dmabuf handle to the registry");
+            status = UCS_ERR_NO_MEMORY;
+            goto err_close;
+        }
+        __atomic_store_n(&md->num_dmabuf, kh_size(&md->dmabuf_memhs),
+                         __ATOMIC_RELAXED);
+    }
     uct_tcp_zc_md_unlock(md);
 
     *memh_p = memh;
@@ -384,6 +396,12 @@ uct_tcp_zc_md_mem_dereg(uct_md_h tl_md, const uct_md_mem_dereg_params_t *params)
     iter = kh_get(uct_tcp_zc_memh, &md->memhs, memh->key);
     ucs_assert(iter != kh_end(&md->memhs));
     kh_del(uct_tcp_zc_memh, &md->memhs, iter);
+    iter = kh_get(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs, (uintptr_t)memh);
+    if (iter != kh_end(&md->dmabuf_memhs)) {
+        kh_del(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs, iter);
+        __atomic_store_n(&md->num_dmabuf, kh_size(&md->dmabuf_memhs),
+                         __ATOMIC_RELAXED);
+    }
     uct_tcp_zc_md_unlock(md);
 
     /* accesses which hold a reference fail to lock it from now on; wait for
@@ -624,6 +642,22 @@ static ucs_status_t uct_tcp_zc_rkey_release(uct_component_t *component,
     return UCS_OK;
 }
 
+int uct_tcp_zc_md_is_dmabuf_memh(uct_tcp_zc_md_t *md, uct_mem_h memh)
+{
+    int found;
+
+    if ((memh == UCT_MEM_HANDLE_NULL) ||
+        (__atomic_load_n(&md->num_dmabuf, __ATOMIC_RELAXED) == 0)) {
+        return 0;
+    }
+
+    uct_tcp_zc_md_read_lock(md);
+    found = (kh_get(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs, (uintptr_t)memh) !=
+             kh_end(&md->dmabuf_memhs));
+    uct_tcp_zc_md_unlock(md);
+    return found;
+}
+
 static void uct_tcp_zc_md_close(uct_md_h tl_md)
 {
     uct_tcp_zc_md_t *md = ucs_derived_of(tl_md, uct_tcp_zc_md_t);
@@ -634,6 +668,7 @@ static void uct_tcp_zc_md_close(uct_md_h tl_md)
     }
 
     kh_destroy_inplace(uct_tcp_zc_memh, &md->memhs);
+    kh_destroy_inplace(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs);
     pthread_rwlock_destroy(&md->memhs_lock);
     pthread_mutex_destroy(&md->txb_lock);
     ucs_free(md);
@@ -851,6 +886,8 @@ uct_tcp_zc_md_open(uct_component_t *component, const char *md_name,
     }
 
     kh_init_inplace(uct_tcp_zc_memh, &md->memhs);
+    kh_init_inplace(uct_tcp_zc_memh_ptr, &md->dmabuf_memhs);
+    md->num_dmabuf = 0;
     pthread_mutex_init(&md->txb_lock, NULL);
     uct_tcp_zc_md_dmabuf_init(md, md_config);
     *md_p = &md->super;

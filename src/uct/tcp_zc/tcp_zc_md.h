@@ -93,6 +93,9 @@ typedef struct uct_tcp_zc_rkey {
 
 
 KHASH_MAP_INIT_INT64(uct_tcp_zc_memh, uct_tcp_zc_memh_t*);
+/* dmabuf registrations by their address, to tell a memory handle which a
+ * caller passes apart from others without reading it */
+KHASH_SET_INIT_INT64(uct_tcp_zc_memh_ptr);
 
 
 typedef struct uct_tcp_zc_md_config {
@@ -115,6 +118,8 @@ typedef struct uct_tcp_zc_md {
      * the hash (lookups by progress threads, changes by registering ones) */
     pthread_rwlock_t    memhs_lock;
     khash_t(uct_tcp_zc_memh) memhs;
+    khash_t(uct_tcp_zc_memh_ptr) dmabuf_memhs; /* guarded by memhs_lock */
+    uint32_t            num_dmabuf;   /* its size, read without the lock */
     pthread_mutex_t     txb_lock;  /* bind-tx lists of the memory handles */
 } uct_tcp_zc_md_t;
 
@@ -143,6 +148,13 @@ uct_tcp_zc_memh_dmabuf_offset(const uct_tcp_zc_memh_t *memh, uint64_t address)
     return memh->dmabuf_offset + (address - (uintptr_t)memh->address);
 }
 
+
+/**
+ * Whether memh, as a caller passed it in an iov (which UCP may fill with
+ * another md's handle), is a dmabuf registration of this md. Never reads
+ * memh; costs nothing while the md has no dmabuf registration.
+ */
+int uct_tcp_zc_md_is_dmabuf_memh(uct_tcp_zc_md_t *md, uct_mem_h memh);
 
 /* md: remote accesses to registered memory (see tcp_zc_md.c) */
 ucs_status_t uct_tcp_zc_md_check_access(uct_tcp_zc_md_t *md, uint64_t key,

@@ -313,6 +313,56 @@ UCS_TEST_F(test_tcp_zc_conn, requests_both_ways)
     check_requests_both_ways();
 }
 
+/* An iov may carry another md's memory handle (UCP 1.13 does so when it
+ * replays requests after wireup): tcp_zc never reads it */
+UCS_TEST_F(test_tcp_zc_conn, foreign_memh)
+{
+    static const uct_mem_h foreign[] = {(uct_mem_h)0xdeadbeef,
+                                        (uct_mem_h)0x4f6010};
+    std::vector<uint8_t> payload(32768, 0x3c);
+    region_t local, remote;
+    uct_completion_t comp;
+
+    uct_ep_h ep = create_ep_from(m_sender, m_receiver);
+    region_init(&local, 200000, 0x6d);
+    region_init(&remote, local.buffer.size(), 0);
+    for (size_t i = 0; i < ucs_static_array_size(foreign); ++i) {
+        uct_iov_t iov = make_iov(&payload[0], payload.size(), foreign[i]);
+        unsigned count = m_am_count;
+        ucs_status_t status;
+
+        comp.func   = completion_cb;
+        comp.count  = 1;
+        comp.status = UCS_OK;
+        while ((status = uct_ep_am_zcopy(ep, AM_ID, NULL, 0, &iov, 1, 0,
+                                         &comp)) == UCS_ERR_NO_RESOURCE) {
+            progress();
+        }
+        ASSERT_UCS_OK_OR_INPROGRESS(status);
+        ASSERT_TRUE(wait_for([&]() {
+            return (m_am_count > count) &&
+                   ((status == UCS_OK) || (comp.count == 0));
+        }));
+
+        iov = make_iov(&local.buffer[0], local.buffer.size(), foreign[i]);
+        comp.count = 1;
+        while ((status = uct_ep_put_zcopy(ep, &iov, 1,
+                                          (uintptr_t)&remote.buffer[0],
+                                          remote.rkey.rkey, &comp)) ==
+               UCS_ERR_NO_RESOURCE) {
+            progress();
+        }
+        ASSERT_UCS_OK_OR_INPROGRESS(status);
+        ASSERT_TRUE(wait_for([&]() {
+            return (status == UCS_OK) || (comp.count == 0);
+        }));
+        EXPECT_TRUE(local.buffer == remote.buffer);
+    }
+
+    region_cleanup(&local);
+    region_cleanup(&remote);
+}
+
 /* PUT and GET to a region which was deregistered: those operations fail,
  * the endpoint and its connection go on */
 UCS_TEST_F(test_tcp_zc_conn, access_to_unregistered_region)
