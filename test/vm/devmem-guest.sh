@@ -564,6 +564,41 @@ then
     # linear bytes beside the fragments
     xfer_pair xfer-linear y y y
     say "xfer: counters of $rx_if after linear: $(counters 11)"
+
+    # UCP over tcp_zc with devmem on at both ports: tcp_zc_vm_check's
+    # tagged messages, every byte checked by the receiver
+    if [ -x "$check" ]
+    then
+        port=5210
+        ucp_env="UCX_TLS=tcp_zc UCX_TCP_ZC_DEVMEM=y UCX_WARN_UNUSED_ENV_VARS=n"
+        sizes=16383,65536,1048576
+        rx timeout 200 env $ucp_env UCX_NET_DEVICES=$rx_if "$check" server \
+            $rx_addr $port -s $sizes -b 4194304 > "$res/devmem-ucp-server.log" \
+            2>&1 &
+        spid=$!
+        if wait_listen $rx_ns $port $spid
+        then
+            tx timeout 200 env $ucp_env UCX_NET_DEVICES=$tx_if "$check" \
+                client $rx_addr $port -s $sizes -b 4194304 \
+                > "$res/devmem-ucp-client.log" 2>&1
+            crc=$?
+        else
+            crc=listen
+        fi
+        [ "$crc" = "0" ] || kill $spid 2>/dev/null
+        wait $spid
+        src=$?
+        if [ "$crc" = "0" ] && [ $src -eq 0 ]
+        then
+            result PASS "UCP over tcp_zc with devmem on at $rx_if and" \
+                   "$tx_if (tcp_zc_vm_check, tagged messages of $sizes B," \
+                   "data checked): $(tail -n 1 "$res/devmem-ucp-client.log")"
+        else
+            result FAIL "UCP over tcp_zc with devmem on: client exit $crc," \
+                   "server exit $src: $(tail -n 2 \
+                   "$res/devmem-ucp-client.log" | paste -sd ' ')"
+        fi
+    fi
     for ns in $rx_ns $tx_ns
     do
         ip netns exec $ns ethtool -X $(ip netns exec $ns ls /sys/class/net |
